@@ -1,0 +1,73 @@
+"""What `pipe check` finds beyond parse errors: a contact at odds with itself or with the others (pure)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+
+from .model import Contact, Problem, stage_letter
+
+
+def contact_problems(c: Contact, today: date) -> list[Problem]:
+    """The file's own problems plus history and dates that cannot be true."""
+    problems = list(c.problems)
+    if c.history:
+        last = c.history[-1]
+        if last.to != c.stage:
+            problems.append(Problem(("stage",), f"stage is {stage_letter(c.stage)} but the history ends at "
+                                    f"{stage_letter(last.to)}: use pipe promote/demote, or fix the history"))
+        for i in range(1, len(c.history)):
+            before, after = c.history[i - 1], c.history[i]
+            if after.from_ is not None and after.from_ != before.to:
+                problems.append(Problem(("history", i, "from"),
+                                        f"history entry {i + 1} leaves {stage_letter(after.from_)} but the entry "
+                                        f"before it led to {stage_letter(before.to)}"))
+            if after.date < before.date:
+                problems.append(Problem(("history", i, "date"),
+                                        f"history entry {i + 1} ({after.date}) is dated before the one above it ({before.date})"))
+        for i, change in enumerate(c.history):
+            if change.date > today:
+                problems.append(Problem(("history", i, "date"), f"history entry {i + 1} is dated in the future ({change.date})"))
+    for i, act in enumerate(c.activities):
+        if act.date > today:
+            problems.append(Problem(("activities", i, "date"),
+                                    f"activity {i + 1} ({act.kind}) is dated in the future ({act.date}): "
+                                    "plan it as the next action instead"))
+    cr = c.criteria
+    if cr.decision_date and cr.start_date and cr.start_date < cr.decision_date:
+        problems.append(Problem(("criteria", "start_date"),
+                                f"start date {cr.start_date} is before the decision date {cr.decision_date}"))
+    if c.created and c.created > today:
+        problems.append(Problem(("created",), f"created is in the future ({c.created})"))
+    return problems
+
+
+def _norm(text: str | None) -> str:
+    return unicodedata.normalize("NFKC", text or "").casefold().strip()
+
+
+def cross_problems(contacts: Sequence[Contact]) -> list[tuple[Contact, Problem]]:
+    """Duplicate ids, and two files that are the same person (same e-mail, or same name and company)."""
+    out: list[tuple[Contact, Problem]] = []
+    groups: dict[tuple[str, str], list[Contact]] = defaultdict(list)
+    for c in contacts:
+        if c.id:
+            groups[("id", c.id)].append(c)
+        if c.email and c.email.strip():
+            groups[("email", _norm(c.email))].append(c)
+        groups[("person", f"{_norm(c.name)}\0{_norm(c.company)}")].append(c)
+    for (kind, _), members in groups.items():
+        if len(members) < 2:
+            continue
+        for c in members:
+            others = ", ".join(o.slug for o in members if o is not c)
+            if kind == "id":
+                out.append((c, Problem(("id",), f"duplicate id {c.id!r}, also in {others}: give each contact its own id")))
+            elif kind == "email":
+                out.append((c, Problem(("email",), f"same e-mail as {others}: the same person twice? "
+                                                   "merge the files and move one to the reserve")))
+            else:
+                out.append((c, Problem(("name",), f"same name and company as {others}: the same person twice?")))
+    return out

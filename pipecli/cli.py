@@ -1,0 +1,80 @@
+"""The root `pipe` command: global options, the one error boundary, and the command modules."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from . import __version__
+from .commands import common
+from .errors import ExitCode, PipeError
+
+
+class PipeGroup(TyperGroup):
+    """Maps every PipeError to `pipe: error: ...` on stderr and its exit code; no traceback unless --debug."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PipeError as exc:
+            if common.STATE.debug:
+                raise
+            typer.echo(f"pipe: error: {exc}", err=True)
+            raise typer.Exit(int(exc.code)) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # the boundary: anything unexpected is still one clear line
+            if common.STATE.debug or _is_click_exception(exc):
+                raise
+            typer.echo(f"pipe: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                       err=True)
+            raise typer.Exit(int(ExitCode.FAILED)) from None
+
+
+def _is_click_exception(exc: Exception) -> bool:
+    return any(cls.__module__.startswith("click") for cls in type(exc).__mro__)
+
+
+app = typer.Typer(
+    cls=PipeGroup,
+    name="pipe",
+    help="Run a prospect pipeline out of plain YAML files in a git repository.",
+    epilog="Start with 'pipe init', then 'pipe add NAME'. Every command has --help with examples.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pipe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    directory: str = typer.Option(None, "--dir", "-C", envvar="PIPE_DIR", metavar="DIR",
+                                  help="The pipeline folder (default: the nearest pipe.yaml upwards)."),
+    today: str = typer.Option(None, "--today", envvar="PIPE_TODAY", metavar="DATE",
+                              help="Take DATE as today, for reproducible reports and tests."),
+    no_commit: bool = typer.Option(False, "--no-commit", help="Do not commit this command's changes to git."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    common.STATE.reset(directory=directory, today=today, no_commit=no_commit, debug=debug)
+
+
+common.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except PipeError as exc:  # raised outside a command (e.g. in the root callback)
+        typer.echo(f"pipe: error: {exc}", err=True)
+        sys.exit(int(exc.code))

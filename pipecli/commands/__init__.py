@@ -1,0 +1,1 @@
+"""Thin Typer commands, grouped by what the user does: parse, store, core, render."""

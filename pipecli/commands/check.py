@@ -1,0 +1,47 @@
+"""`pipe check`: validate every file and report every problem as path:line: message."""
+
+from __future__ import annotations
+
+import typer
+
+from .common import session
+
+
+def check(
+    fmt: str = typer.Option("text", "--format", "-f", help="text (path:line: message) or json."),
+) -> None:
+    """Validate every contact file and pipe.yaml; report every problem. Exit 1 if any.
+
+    Finds YAML that does not parse, git conflict markers, unknown stages or sources, impossible
+    dates, wrong types, a stage the history does not lead to, duplicate ids, and two files that
+    are the same person.
+
+    \b
+    Examples:
+      pipe check
+      pipe check --format json | jq '.[].path'
+    """
+    from ..errors import ExitCode, UsageError
+    from ..render import to_json
+
+    if fmt not in ("text", "json"):
+        raise UsageError(f"unknown format '{fmt}'", "use text or json")
+    s = session()
+    found = s.store.check(s.today)
+    if fmt == "json":
+        typer.echo(to_json([{"path": f.path, "line": f.line, "message": f.message} for f in found]))
+    else:
+        for finding in found:
+            typer.echo(str(finding))
+    total = len(s.store.slugs())
+    if found:
+        files = len({f.path for f in found})
+        if fmt == "text":
+            typer.echo(f"{len(found)} problem{'s' if len(found) != 1 else ''} in {files} of {total} files", err=True)
+        raise typer.Exit(int(ExitCode.FAILED))
+    if fmt == "text":
+        typer.echo(f"{total} contacts checked, no problems.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(check)

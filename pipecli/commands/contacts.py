@@ -1,0 +1,269 @@
+"""Commands that create, list, show and edit contacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .common import FORMAT_HELP, session
+
+
+def init(
+    directory: Path = typer.Argument(Path("."), help="Folder for the new pipeline (created if missing)."),
+    no_git: bool = typer.Option(False, "--no-git", help="Do not run 'git init'."),
+) -> None:
+    """Create a pipeline: pipe.yaml with every setting commented, contacts/, and a git repository.
+
+    \b
+    Examples:
+      pipe init ~/sales
+      pipe init --no-git .
+    """
+    from .. import gitio
+    from ..config import CONFIG_FILE, template
+    from ..errors import PipeError
+    from ..store import CONTACTS_DIR
+
+    if (directory / CONFIG_FILE).exists():
+        raise PipeError(f"{directory / CONFIG_FILE} already exists: this is a pipeline already",
+                        "use it as it is, or choose another folder")
+    (directory / CONTACTS_DIR).mkdir(parents=True, exist_ok=True)
+    (directory / CONFIG_FILE).write_text(template(), encoding="utf-8")
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(".pipe/\n", encoding="utf-8")
+    gitted = False
+    if not no_git and gitio.have_git() and not gitio.in_work_tree(directory):
+        gitio.init(directory)
+        gitted = True
+    typer.echo(f"Created a pipeline in {directory}{' (and a git repository)' if gitted else ''}.")
+    typer.echo("Next: pipe add \"Anna Berg\" --company \"Nordlys AS\"")
+
+
+def add(
+    name: str = typer.Argument(..., help="The person's name (Chinese is fine: 张伟)."),
+    company: str = typer.Option(None, "--company", "-c"),
+    title: str = typer.Option(None, "--title"),
+    email: str = typer.Option(None, "--email"),
+    phone: str = typer.Option(None, "--phone"),
+    source: str = typer.Option(None, "--source", help="candidate, suspect, inbound, referral or fallback."),
+    owner: str = typer.Option(None, "--owner", help="Default: pipe.yaml's owner, else git's user.name."),
+    value: float = typer.Option(None, "--value", help="Deal size."),
+    tag: list[str] = typer.Option([], "--tag", "-t", help="A tag; repeat for more."),
+    note: str = typer.Option(None, "--note", help="Free text kept under 'notes'."),
+    stage: str = typer.Option(None, "--stage", help="Start above opportunity: the gates must be met."),
+    meeting: str = typer.Option(None, "--meeting", metavar="DATE", help="First meeting date (the O -> FA evidence)."),
+    force: bool = typer.Option(False, "--force", help="Skip the gates (needs --reason)."),
+    reason: str = typer.Option(None, "--reason", help="Why the gates are skipped."),
+    allow_duplicate: bool = typer.Option(False, "--allow-duplicate", help="Add even if the same person exists."),
+) -> None:
+    """Add a contact, at opportunity unless --stage says otherwise.
+
+    \b
+    Examples:
+      pipe add "Anna Berg" --company "Nordlys AS" --email anna@nordlys.no --source referral
+      pipe add 张伟 --company 华信物流 --tag logistics
+      pipe add "Ola Nordmann" --meeting fri --stage FA
+    """
+    from ..dates import parse_date
+    from ..errors import PipeError, UsageError
+    from ..gitio import user_name
+    from ..ladder import demote, promote
+    from ..model import OPPORTUNITY, RESERVE, apply_to_data, contact_from_data, source_id, stage_id
+    from ..record import duplicates_of, new_contact
+
+    s = session()
+    src = None
+    if source is not None:
+        src = source_id(source)
+        if src is None:
+            raise UsageError(f"unknown source '{source}'", "use candidate, suspect, inbound, referral or fallback")
+    target = OPPORTUNITY
+    if stage is not None:
+        target = stage_id(stage) or ""
+        if not target:
+            raise UsageError(f"unknown stage '{stage}'", "use opportunity, FA, C, B, A, closed or reserve")
+    if force and not reason:
+        raise UsageError("--force needs --reason", "say why the gates are skipped: --reason \"met at the fair\"")
+    loaded = s.load_all()
+    dupes = duplicates_of(name, company, email, loaded.contacts)
+    if dupes and not allow_duplicate:
+        raise PipeError(f"{name} looks like a contact you have: " + ", ".join(f"{d.slug} ({d.label})" for d in dupes),
+                        "use that contact, or add with --allow-duplicate")
+    data = new_contact(
+        name, s.today, company=company, title=title, email=email, phone=phone, source=src,
+        owner=owner or s.store.config["owner"] or user_name(s.store.root), value=value, tags=list(tag),
+        notes=note, first_meeting={"date": parse_date(meeting, s.today), "held": False} if meeting else None)
+    if target != OPPORTUNITY:
+        draft = contact_from_data("new", data)
+        if target == RESERVE:
+            changes = demote(draft, RESERVE, s.today, reason or "added to the reserve")
+        else:
+            changes = promote(draft, target, s.today, s.rules, force_reason=reason if force else None, reason=reason)
+        apply_to_data(data, changes)
+    slug = s.store.create(data, name, company)
+    s.created(slug)
+    s.commit(f"add {name}{f' ({company})' if company else ''}")
+    typer.echo(f"Added {name} as {slug} ({target}).")
+
+
+def list_(
+    stage: list[str] = typer.Option([], "--stage", "-s", help="Only these stages (id, letter or Chinese); repeat."),
+    owner: str = typer.Option(None, "--owner"),
+    source: str = typer.Option(None, "--source"),
+    tag: list[str] = typer.Option([], "--tag", "-t", help="Only contacts with this tag; repeat for all of them."),
+    due: bool = typer.Option(False, "--due", help="Only contacts whose next action is due today or overdue."),
+    all_: bool = typer.Option(False, "--all", "-a", help="Include closed contacts and the reserve."),
+    fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
+) -> None:
+    """List contacts, one line each: stage, company, next action, due date, days in the stage.
+
+    Shows the pipeline (O, FA, C, B, A) unless --stage or --all says otherwise; sorted by stage,
+    then by due date.
+
+    \b
+    Examples:
+      pipe list
+      pipe list --stage B --stage A
+      pipe list -s 有效潜在客户二 --format json
+      pipe list --due --owner anna
+    """
+    from ..listing import COLUMNS, HEADERS, Filter, counts_left_out, row, select
+    from ..model import LADDER, PIPELINE, RESERVE, source_id
+    from ..render import render
+
+    s = session()
+    stages = _stages(stage) if stage else ((*LADDER, RESERVE) if all_ else PIPELINE)
+    flt = Filter(stages=stages, owner=owner, source=source_id(source) if source else None, tags=tuple(tag),
+                 due_by=s.today if due else None)
+    loaded = s.load_all()
+    rows = [row(c, s.today) for c in select(loaded.contacts, flt)]
+    out = render(rows, COLUMNS, fmt, HEADERS)
+    if out:
+        typer.echo(out)
+    if fmt == "table":
+        hidden = counts_left_out(loaded.contacts, flt)
+        extra = ", ".join(f"{n} {k}" for k, n in sorted(hidden.items())) if not stage and not all_ else ""
+        typer.echo(f"{len(rows)} contact{'s' if len(rows) != 1 else ''}" + (f" ({extra} not shown: --all)" if extra else ""))
+
+
+def _stages(names: list[str]) -> tuple[str, ...]:
+    from ..errors import UsageError
+    from ..model import stage_id, stage_names_help
+
+    out = []
+    for name in names:
+        sid = stage_id(name)
+        if sid is None:
+            raise UsageError(f"unknown stage '{name}'", f"use one of: {stage_names_help()}")
+        out.append(sid)
+    return tuple(out)
+
+
+def show(
+    contact: str = typer.Argument(..., help="Slug, id, slug prefix or name."),
+    fmt: str = typer.Option("yaml", "--format", "-f", help="yaml (the file, under a summary) or json."),
+) -> None:
+    """Show everything about one contact, history included.
+
+    \b
+    Examples:
+      pipe show zhang-wei
+      pipe show "Anna Berg" --format json
+    """
+    from ..errors import UsageError
+    from ..ladder import gate, next_up
+    from ..listing import row
+    from ..model import CLOSED, stage_letter
+    from ..render import plain, to_json
+
+    if fmt not in ("yaml", "json"):
+        raise UsageError(f"unknown format '{fmt}'", "use yaml or json")
+    s = session()
+    c = s.resolve(contact)
+    facts = row(c, s.today)
+    target = None if c.stage == CLOSED else next_up(c.stage)
+    missing = gate(c, target, s.today, s.rules) if target else []
+    text = s.store.text_of(c.slug)
+    if fmt == "json":
+        from ..store import parse
+
+        data = plain(facts)
+        data.update(path=s.store.rel(s.store.path_of(c.slug)), next_class=target, missing_for_next_class=missing,
+                    file=plain(parse(text.encode("utf-8"), c.slug)))
+        typer.echo(to_json(data))
+        return
+    days = facts["days_in_stage"]
+    typer.echo(f"# {c.label} · {s.store.rel(s.store.path_of(c.slug))} · {stage_letter(c.stage)}"
+               + (f" for {days} days" if days is not None else ""))
+    if target:
+        typer.echo(f"# to reach {stage_letter(target)}: "
+                   + ("; ".join(missing) if missing else "every gate is met (pipe promote)"))
+    typer.echo(text, nl=not text.endswith("\n"))
+
+
+def edit(contact: str = typer.Argument(..., help="Slug, id, slug prefix or name.")) -> None:
+    """Open the contact's file in $VISUAL or $EDITOR; a result that breaks the file is not saved.
+
+    When the edited file does not parse or breaks the schema, pipe says why and offers to edit
+    again; an abandoned edit leaves the file as it was.
+
+    \b
+    Examples:
+      pipe edit zhang-wei
+      EDITOR=nano pipe edit "Anna Berg"
+    """
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    from ..checks import contact_problems
+    from ..errors import FileProblem, PipeError
+    from ..model import contact_from_data
+    from ..store import Unreadable, parse
+
+    s = session()
+    c = s.resolve(contact)
+    original = s.store.text_of(c.slug).encode("utf-8")
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.TemporaryDirectory(prefix="pipe-edit-") as folder:
+        draft = Path(folder) / f"{c.slug}.yaml"
+        draft.write_bytes(original)
+        while True:
+            try:
+                code = subprocess.call([*shlex.split(editor), str(draft)])
+            except OSError as exc:
+                raise PipeError(f"cannot start the editor '{editor}': {exc.strerror}",
+                                "set EDITOR to an editor on your PATH, e.g. EDITOR=nano") from None
+            if code != 0:
+                raise PipeError(f"the editor exited with code {code}; {s.store.rel(s.store.path_of(c.slug))} is unchanged")
+            new = draft.read_bytes()
+            if new == original:
+                typer.echo("No change.")
+                return
+            try:
+                edited = contact_from_data(c.slug, parse(new, s.store.rel(s.store.path_of(c.slug))))
+                problems = [p.message for p in contact_problems(edited, s.today)]
+                if edited.id != c.id:
+                    problems.append(f"the id changed from {c.id!r} to {edited.id!r}: an id never changes")
+            except Unreadable as exc:
+                problems = [str(exc.broken)]
+            if not problems:
+                break
+            typer.echo("The edited file has problems:\n  " + "\n  ".join(problems), err=True)
+            if not typer.confirm("Edit again?", default=True, err=True):
+                raise FileProblem(f"edit abandoned; {s.store.rel(s.store.path_of(c.slug))} is unchanged")
+    s.store.replace_text(c, new)
+    s.changed.append(s.store.path_of(c.slug))
+    s.commit(f"edit {c.label}")
+    typer.echo(f"Saved {s.store.rel(s.store.path_of(c.slug))}.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(add)
+    app.command("list")(list_)
+    app.command()(show)
+    app.command()(edit)

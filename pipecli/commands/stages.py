@@ -1,0 +1,229 @@
+"""Commands that record what happened with a contact and move it along the ladder."""
+
+from __future__ import annotations
+
+import typer
+
+from .common import session
+
+CONTACT = typer.Argument(..., help="Slug, id, slug prefix or name.")
+
+
+def log(
+    contact: str = CONTACT,
+    kind: str = typer.Argument(..., help="call, email, meeting, visit or note."),
+    outcome: str = typer.Option(None, "--outcome", "-o",
+                                help="no-answer, left-message, no-reply, talked, held, replied or refused."),
+    note: str = typer.Option(None, "--note", "-n"),
+    when: str = typer.Option("today", "--date", "-d", metavar="DATE", help="When it happened."),
+    next_action: str = typer.Option(None, "--next", metavar="ACTION", help="The next action agreed."),
+    due: str = typer.Option(None, "--due", metavar="DATE", help="When the next action is due."),
+) -> None:
+    """Record an activity (a call, e-mail, meeting, visit or note), and optionally the next action.
+
+    \b
+    Examples:
+      pipe log zhang-wei call --outcome talked --next "send the quote" --due fri
+      pipe log "Anna Berg" call --outcome no-answer
+      pipe log anna meeting --outcome held --date yesterday
+    """
+    from ..dates import parse_date
+    from ..errors import UsageError
+    from ..record import log_activity
+
+    s = session()
+    c = s.resolve(contact)
+    day = parse_date(when, s.today)
+    if day > s.today:
+        raise UsageError(f"--date {day} is in the future", "log what happened; plan what comes with --next and --due")
+    s.save(c, log_activity(c, kind, day, outcome=outcome, note=note, next_action=next_action,
+                           due=parse_date(due, s.today) if due else None))
+    s.commit(f"log {c.label}: {kind}{f' {outcome}' if outcome else ''}")
+    typer.echo(f"Logged {kind}{f' ({outcome})' if outcome else ''} for {c.label}.")
+
+
+def meet(
+    contact: str = CONTACT,
+    when: str = typer.Argument(..., metavar="DATE", help="The first meeting's date."),
+) -> None:
+    """Set the first meeting; an opportunity moves to first appointment (that is its gate).
+
+    In phone mode (mode: phone in pipe.yaml) the move needs a second effective call as well.
+
+    \b
+    Examples:
+      pipe meet zhang-wei 2026-12-03
+      pipe meet "Anna Berg" thu
+    """
+    from ..dates import parse_date
+    from ..model import stage_letter
+    from ..record import set_meeting
+
+    s = session()
+    c = s.resolve(contact)
+    day = parse_date(when, s.today)
+    changes, missing = set_meeting(c, day, s.today, s.rules)
+    s.save(c, changes)
+    moved = any(getattr(ch, "path", None) == ("stage",) for ch in changes)
+    s.commit(f"meet {c.label}: {day}" + (f", {stage_letter(c.stage)} -> FA" if moved else ""))
+    typer.echo(f"First meeting with {c.label} set for {day}." + (" Now a first appointment (FA)." if moved else ""))
+    if missing:
+        typer.echo("Still an opportunity; for FA it needs: " + "; ".join(missing))
+
+
+def qualify(
+    contact: str = CONTACT,
+    decision_maker: bool = typer.Option(None, "--decision-maker/--no-decision-maker",
+                                        help="We deal with the real decision-maker."),
+    proposal_fits: bool = typer.Option(None, "--proposal-fits/--no-proposal-fits",
+                                       help="The proposal fits what they want."),
+    budget: bool = typer.Option(None, "--budget/--no-budget",
+                                help="Budget reasonable and price acceptable, discussed before calling it a B."),
+    decision_date: str = typer.Option(None, "--decision-date", metavar="DATE"),
+    start_date: str = typer.Option(None, "--start-date", metavar="DATE", help="Implementation date."),
+    next_step: str = typer.Option(None, "--next-step", metavar="TEXT", help="The concrete next step."),
+    verbal_yes: str = typer.Option(None, "--verbal-yes", metavar="DATE", help="When they agreed to buy (the A gate)."),
+) -> None:
+    """Record the five B criteria (and the verbal yes the A gate needs); prints which still fail.
+
+    \b
+    Examples:
+      pipe qualify zhang-wei --decision-maker --budget --decision-date +3w --start-date +2m
+      pipe qualify zhang-wei --proposal-fits --next-step "workshop with IT"
+      pipe qualify zhang-wei --verbal-yes today
+    """
+    from dataclasses import replace
+
+    from ..dates import parse_date
+    from ..ladder import criteria_checks
+    from ..model import Criteria, SetKey
+    from ..record import qualify as record
+
+    s = session()
+    c = s.resolve(contact)
+    values = {
+        "decision_maker": decision_maker, "proposal_fits": proposal_fits, "budget": budget,
+        "decision_date": parse_date(decision_date, s.today) if decision_date else None,
+        "start_date": parse_date(start_date, s.today) if start_date else None,
+        "next_step": next_step,
+    }
+    yes = parse_date(verbal_yes, s.today) if verbal_yes else None
+    changes = record(values, yes)
+    if changes:
+        s.save(c, changes)
+        s.commit(f"qualify {c.label}")
+    given = {ch.path[-1]: ch.value for ch in changes if isinstance(ch, SetKey) and ch.path[0] == "criteria"}
+    after = replace(c, criteria=replace(c.criteria, **{k: v for k, v in given.items() if k in Criteria.__dataclass_fields__}),
+                    verbal_yes=yes or c.verbal_yes)
+    checks = criteria_checks(after, s.today, s.rules)
+    for check in checks:
+        typer.echo(f"  [{'x' if check.ok else ' '}] {check.name.replace('_', ' ')}: {check.detail}")
+    failing = sum(not ch.ok for ch in checks)
+    typer.echo(f"  [{'x' if after.verbal_yes else ' '}] verbal yes (for A): "
+               + (str(after.verbal_yes) if after.verbal_yes else "none recorded"))
+    typer.echo(f"{5 - failing} of 5 B criteria met." + ("" if failing else " Ready for B: pipe promote."))
+
+
+def promote(
+    contact: str = CONTACT,
+    to: str = typer.Option(None, "--to", metavar="STAGE", help="Target stage (default: one class up)."),
+    force: bool = typer.Option(False, "--force", help="Move even though a gate is not met (needs --reason)."),
+    reason: str = typer.Option(None, "--reason", help="Why; required with --force, kept in the history."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask the salary question for A."),
+    value: float = typer.Option(None, "--value", help="Deal value, when promoting to closed."),
+    on: str = typer.Option(None, "--date", metavar="DATE", help="Date of the formal commitment (closed)."),
+) -> None:
+    """Move a contact up one class (or to --to) when every gate on the way is met.
+
+    Otherwise exits 1 listing exactly what is missing. Promotion to A asks "Would you bet your
+    salary on this deal?" unless --yes. From the reserve, --to opportunity brings a contact back.
+
+    \b
+    Examples:
+      pipe promote zhang-wei
+      pipe promote zhang-wei --to A --yes
+      pipe promote anna --to closed --value 24000
+      pipe promote old-lead --to opportunity
+      pipe promote bob --force --reason "met at the fair, the meeting is implied"
+    """
+    from ..dates import parse_date
+    from ..errors import GateError, UsageError
+    from ..ladder import next_up
+    from ..ladder import promote as plan
+    from ..model import A, stage_id, stage_letter
+
+    if force and not reason:
+        raise UsageError("--force needs --reason", "say why the gate is skipped; it is kept in the history")
+    s = session()
+    c = s.resolve(contact)
+    target = next_up(c.stage) if to is None else stage_id(to)
+    if target is None:
+        raise UsageError(f"unknown stage '{to}'", "use opportunity, FA, C, B, A or closed")
+    changes = plan(c, target, s.today, s.rules, force_reason=reason if force else None,
+                   closed_on=parse_date(on, s.today) if on else None, value=value, reason=reason)
+    if target == A and not yes and not typer.confirm("Would you bet your salary on this deal?", default=False):
+        raise GateError(f"{c.label} stays at {stage_letter(c.stage)}: an A is a deal you would bet your salary on")
+    s.save(c, changes)
+    forced = " (forced)" if force and any(getattr(ch, "item", {}).get("forced") for ch in changes) else ""
+    s.commit(f"promote {c.label}: {stage_letter(c.stage)} -> {stage_letter(target)}{forced}")
+    typer.echo(f"{c.label}: {stage_letter(c.stage)} -> {stage_letter(target)}{forced}.")
+
+
+def demote(
+    contact: str = CONTACT,
+    reason: str = typer.Option(..., "--reason", help="Why it falls back; kept in the history."),
+    to: str = typer.Option(None, "--to", metavar="STAGE", help="Target stage, reserve included (default: one class back)."),
+) -> None:
+    """Move a contact back one class (or to --to, the reserve included). Nothing is deleted.
+
+    A contact that falls back to opportunity gets source: fallback.
+
+    \b
+    Examples:
+      pipe demote zhang-wei --reason "no decision-maker after all"
+      pipe demote anna --to reserve --reason "call me after the summer"
+    """
+    from ..errors import UsageError
+    from ..ladder import demote as plan
+    from ..model import stage_id, stage_letter
+
+    s = session()
+    c = s.resolve(contact)
+    target = None
+    if to is not None:
+        target = stage_id(to)
+        if target is None:
+            raise UsageError(f"unknown stage '{to}'", "use opportunity, FA, C, B, A or reserve")
+    changes = plan(c, target, s.today, reason)
+    new = changes[0].value  # type: ignore[union-attr]
+    s.save(c, changes)
+    s.commit(f"demote {c.label}: {stage_letter(c.stage)} -> {stage_letter(new)}")
+    typer.echo(f"{c.label}: {stage_letter(c.stage)} -> {stage_letter(new)}.")
+
+
+def defer(
+    contact: str = CONTACT,
+    until: str = typer.Option(..., "--until", metavar="DATE", help="When they asked to be called again."),
+    reason: str = typer.Option(..., "--reason", help="What they said, in their words."),
+) -> None:
+    """Record a "call me later": the rules engine takes long deferrals as a soft no.
+
+    \b
+    Examples:
+      pipe defer zhang-wei --until +6m --reason "call me after the summer"
+      pipe defer anna --until 2027-03-01 --reason "discuss with my wife next month"
+    """
+    from ..dates import parse_date
+    from ..record import defer as record
+
+    s = session()
+    c = s.resolve(contact)
+    day = parse_date(until, s.today)
+    s.save(c, record(day, reason, s.today))
+    s.commit(f"defer {c.label} until {day}")
+    typer.echo(f"{c.label} deferred until {day}: {reason}")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (log, meet, qualify, promote, demote, defer):
+        app.command()(command)

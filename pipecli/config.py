@@ -1,0 +1,145 @@
+"""pipe.yaml: every setting declared once with its default, type and meaning; loading and validation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ConfigError
+
+CONFIG_FILE = "pipe.yaml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # dotted: "git.autocommit"
+    default: Any
+    type: type | tuple[type, ...]
+    help: str
+    choices: tuple[Any, ...] = ()
+    check: Callable[[Any], str | None] | None = None  # returns a problem in words, or None
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("mode", "field", str,
+            "How the O -> FA gate is met: field (a first meeting date is set) or phone (a second effective call).",
+            choices=("field", "phone")),
+    Setting("owner", None, (str, type(None)),
+            "Owner written into new contacts; empty means git's user.name."),
+    Setting("sales_cycle_days", 90, int, "Your normal sales cycle in days: a B's decision date must fall within it.",
+            check=_positive),
+    Setting("target_closes", 4, (int, float), "How many sales you want to close per sales cycle.", check=_positive),
+)
+
+
+def settings_by_key() -> dict[str, Setting]:
+    return {s.key: s for s in SETTINGS}
+
+
+def _sections() -> set[str]:
+    out: set[str] = set()
+    for s in SETTINGS:
+        parts = s.key.split(".")
+        out.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    return out
+
+
+class Config:
+    """The settings in force: defaults overlaid with what pipe.yaml says."""
+
+    def __init__(self, values: Mapping[str, Any] | None = None, path: str = CONFIG_FILE) -> None:
+        self.path = path
+        self.values: dict[str, Any] = {s.key: s.default for s in SETTINGS}
+        self.values.update(values or {})
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+
+def validate(data: Any, path: str = CONFIG_FILE) -> Config:
+    """Check a parsed pipe.yaml against the declarations; the first problem is a ConfigError naming the key."""
+    if data is None:
+        return Config(path=path)
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: should hold a mapping of settings", "see 'pipe init' for the layout")
+    known = settings_by_key()
+    sections = _sections()
+    found: dict[str, Any] = {}
+
+    def walk(mapping: Mapping[Any, Any], prefix: str) -> None:
+        for raw_key, value in mapping.items():
+            key = f"{prefix}{raw_key}"
+            if key in known:
+                found[key] = _check(known[key], value, path)
+            elif key in sections:
+                if value is None:
+                    continue
+                if not isinstance(value, Mapping):
+                    raise ConfigError(f"{path}: '{key}' should be a section of settings, not {value!r}")
+                walk(value, key + ".")
+            else:
+                near = sorted(k for k in known if k.split(".")[-1] == str(raw_key))
+                hint = f"did you mean '{near[0]}'?" if near else "see the settings 'pipe init' writes"
+                raise ConfigError(f"{path}: unknown setting '{key}'", hint)
+
+    walk(data, "")
+    return Config(found, path)
+
+
+def _check(setting: Setting, value: Any, path: str) -> Any:
+    if value is None and setting.default is not None and type(None) not in _types(setting):
+        return setting.default
+    wanted = _types(setting)
+    ok = False if isinstance(value, bool) and bool not in wanted else isinstance(value, wanted)
+    if not ok:
+        names = " or ".join(_type_name(t) for t in wanted if t is not type(None))
+        raise ConfigError(f"{path}: '{setting.key}' should be {names}, not {value!r}", setting.help)
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"{path}: '{setting.key}' is {value!r}; use one of: {', '.join(map(str, setting.choices))}",
+                          setting.help)
+    if setting.check is not None:
+        problem = setting.check(value)
+        if problem:
+            raise ConfigError(f"{path}: '{setting.key}' {problem}", setting.help)
+    return value
+
+
+def _types(setting: Setting) -> tuple[type, ...]:
+    return setting.type if isinstance(setting.type, tuple) else (setting.type,)
+
+
+def _type_name(t: type) -> str:
+    return {str: "text", int: "a whole number", float: "a number", bool: "true or false",
+            list: "a list", dict: "a mapping"}.get(t, t.__name__)
+
+
+def template() -> str:
+    """The commented pipe.yaml that `pipe init` writes: every setting with its default."""
+    from .yamledit import block_lines
+
+    lines = ["# pipe.yaml: the settings of this pipeline. Every key is optional: the values shown are",
+             "# the defaults. Unknown keys are an error, so a typo never goes unnoticed.", ""]
+    opened: list[str] = []
+    for s in SETTINGS:
+        parts = s.key.split(".")
+        common = 0
+        while common < min(len(opened), len(parts) - 1) and opened[common] == parts[common]:
+            common += 1
+        opened = opened[:common]
+        for depth in range(common, len(parts) - 1):
+            if depth == 0:
+                lines.append("")
+            lines.append("  " * depth + f"{parts[depth]}:")
+            opened.append(parts[depth])
+        pad = "  " * (len(parts) - 1)
+        lines.append(f"{pad}# {s.help}")
+        if s.default is None:
+            lines.append(f"{pad}{parts[-1]}:")
+        else:
+            lines.extend(block_lines(parts[-1], s.default, len(pad)))
+    return "\n".join(lines) + "\n"

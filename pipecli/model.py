@@ -1,0 +1,478 @@
+"""Contacts and their parts as immutable records, the stage ladder with its aliases, and edits as data."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+# --- the ladder -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    letter: str
+    label: str
+    aliases: tuple[str, ...]
+    rank: int  # position on the ladder; the reserve stands outside it
+
+
+OPPORTUNITY, FIRST_APPOINTMENT, C, B, A, CLOSED, RESERVE = (
+    "opportunity", "first-appointment", "c", "b", "a", "closed", "reserve",
+)
+
+STAGES: tuple[Stage, ...] = (
+    Stage(OPPORTUNITY, "O", "opportunity", ("o", "opp", "销售机会", "机会"), 0),
+    Stage(FIRST_APPOINTMENT, "FA", "first appointment",
+          ("fa", "first_appointment", "first appointment", "appointment",
+           "首次会晤对象", "初次会晤对象", "首要联系人", "首次会晤", "初次会晤"), 1),
+    Stage(C, "C", "C prospect", ("有效潜在客户一", "潜在客户一"), 2),
+    Stage(B, "B", "B prospect", ("有效潜在客户二", "潜在客户二"), 3),
+    Stage(A, "A", "A prospect", ("有效潜在客户三", "潜在客户三"), 4),
+    Stage(CLOSED, "closed", "closed", ("won", "customer", "成交", "客户"), 5),
+    Stage(RESERVE, "reserve", "reserve", ("r", "backup", "备用仓库", "备用"), -1),
+)
+STAGE_BY_ID: dict[str, Stage] = {s.id: s for s in STAGES}
+LADDER: tuple[str, ...] = (OPPORTUNITY, FIRST_APPOINTMENT, C, B, A, CLOSED)
+PIPELINE: tuple[str, ...] = (OPPORTUNITY, FIRST_APPOINTMENT, C, B, A)
+PROSPECTS: tuple[str, ...] = (C, B, A)
+
+_STAGE_ALIASES: dict[str, str] = {}
+for _stage in STAGES:
+    for _name in (_stage.id, _stage.letter, *_stage.aliases):
+        _STAGE_ALIASES[_name.casefold()] = _stage.id
+
+
+def stage_id(text: str) -> str | None:
+    """The stage id a user meant by an id, a letter or a Chinese name; None if none."""
+    return _STAGE_ALIASES.get(unicodedata.normalize("NFKC", str(text)).strip().casefold())
+
+
+def stage_letter(sid: str) -> str:
+    return STAGE_BY_ID[sid].letter
+
+
+def stage_names_help() -> str:
+    return ", ".join(f"{s.id} ({s.letter}, {s.aliases[-1]})" for s in STAGES)
+
+
+SOURCES: dict[str, tuple[str, ...]] = {
+    "candidate": ("候选人",),
+    "suspect": ("预测客户",),
+    "inbound": ("广告客户",),
+    "referral": ("推荐客户",),
+    "fallback": ("后退客户",),
+}
+_SOURCE_ALIASES = {alias.casefold(): key for key, names in SOURCES.items() for alias in (key, *names)}
+
+
+def source_id(text: str) -> str | None:
+    return _SOURCE_ALIASES.get(unicodedata.normalize("NFKC", str(text)).strip().casefold())
+
+
+ACTIVITY_KINDS: tuple[str, ...] = ("call", "email", "meeting", "visit", "note")
+OUTCOMES: tuple[str, ...] = ("no-answer", "left-message", "no-reply", "talked", "held", "replied", "refused")
+UNANSWERED: frozenset[str] = frozenset({"no-answer", "left-message", "no-reply"})
+ANSWERED: frozenset[str] = frozenset({"talked", "held", "replied", "refused"})
+CRITERIA: tuple[str, ...] = ("decision_maker", "proposal_fits", "budget", "timetable", "next_step")
+
+# Key order for files pipe writes from scratch: stable, so merges stay clean.
+FIELD_ORDER: tuple[str, ...] = (
+    "id", "name", "company", "title", "email", "phone", "owner", "source", "stage", "value",
+    "tags", "created", "first_meeting", "criteria", "verbal_yes", "closed", "deferred", "next",
+    "notes", "activities", "history",
+)
+KNOWN_FIELDS = frozenset(FIELD_ORDER)
+
+# --- records ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong inside one contact file, located by its key path (line found later)."""
+
+    key: tuple[str | int, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class Activity:
+    date: date
+    kind: str
+    outcome: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class StageChange:
+    date: date
+    to: str
+    from_: str | None = None
+    reason: str | None = None
+    forced: bool = False
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class FirstMeeting:
+    date: date | None
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class Criteria:
+    decision_maker: bool | None = None
+    proposal_fits: bool | None = None
+    budget: bool | None = None
+    decision_date: date | None = None
+    start_date: date | None = None
+    next_step: str | None = None
+
+
+@dataclass(frozen=True)
+class Closed:
+    date: date | None
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class Deferred:
+    until: date
+    reason: str | None = None
+    asked: date | None = None
+
+
+@dataclass(frozen=True)
+class NextAction:
+    action: str
+    due: date | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    slug: str
+    id: str
+    name: str
+    stage: str
+    company: str | None = None
+    title: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    owner: str | None = None
+    source: str | None = None
+    value: float | None = None
+    tags: tuple[str, ...] = ()
+    created: date | None = None
+    first_meeting: FirstMeeting | None = None
+    criteria: Criteria = field(default_factory=Criteria)
+    verbal_yes: date | None = None
+    closed: Closed | None = None
+    deferred: Deferred | None = None
+    next: NextAction | None = None
+    notes: str | None = None
+    activities: tuple[Activity, ...] = ()
+    history: tuple[StageChange, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.company})" if self.company else self.name
+
+    def stage_since(self) -> date | None:
+        """When the contact entered its current stage, from its history (else its creation)."""
+        for change in reversed(self.history):
+            if change.to == self.stage:
+                return change.date
+        return self.created
+
+    def days_in_stage(self, today: date) -> int | None:
+        since = self.stage_since()
+        return (today - since).days if since else None
+
+    def last_activity(self) -> date | None:
+        return max((a.date for a in self.activities), default=None)
+
+    def problem_at(self, *prefixes: str) -> Problem | None:
+        """The first problem in any of these top-level keys: such facts cannot be trusted."""
+        return next((p for p in self.problems if p.key and p.key[0] in prefixes), None)
+
+
+# --- from plain data (what a YAML loader returns) to records ----------------------------------
+
+_ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+
+
+class _Reader:
+    """Turns one file's plain data into typed values, collecting every problem instead of failing."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def bad(self, key: tuple[str | int, ...], message: str) -> None:
+        self.problems.append(Problem(key, message))
+
+    def text(self, value: Any, key: tuple[str | int, ...]) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, (bool, dict, list)):
+            self.bad(key, f"{_dotted(key)} should be text, not {_kind(value)}")
+            return None
+        return str(value)
+
+    def day(self, value: Any, key: tuple[str | int, ...]) -> date | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str) and _ISO.match(value.strip()):
+            self.bad(key, f"{_dotted(key)}: {value.strip()} is not a real date")
+        else:
+            self.bad(key, f"{_dotted(key)} should be a date like 2026-12-03, not {value!r}")
+        return None
+
+    def flag(self, value: Any, key: tuple[str | int, ...]) -> bool | None:
+        if value is None or isinstance(value, bool):
+            return value
+        self.bad(key, f"{_dotted(key)} should be true or false, not {value!r}")
+        return None
+
+    def number(self, value: Any, key: tuple[str | int, ...]) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.bad(key, f"{_dotted(key)} should be a number, not {value!r}")
+            return None
+        return float(value)
+
+    def mapping(self, value: Any, key: tuple[str | int, ...]) -> Mapping[str, Any] | None:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            self.bad(key, f"{_dotted(key)} should be a mapping of keys, not {_kind(value)}")
+            return None
+        return value
+
+
+def _dotted(key: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in key:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def contact_from_data(slug: str, data: Any) -> Contact:
+    """Build a Contact from a parsed file; what cannot be read is kept as a Problem, not raised."""
+    r = _Reader()
+    if not isinstance(data, Mapping):
+        r.bad((), f"the file should hold a mapping of keys (name: ..., stage: ...), not {_kind(data)}")
+        return Contact(slug=slug, id="", name=slug, stage=OPPORTUNITY, problems=tuple(r.problems))
+    name = r.text(data.get("name"), ("name",))
+    if not name:
+        r.bad(("name",), "the contact has no name: add 'name: ...'")
+    cid = r.text(data.get("id"), ("id",))
+    if not cid:
+        r.bad(("id",), "the contact has no id: add 'id: ...' (any text unique in the pipeline)")
+    raw_stage = data.get("stage")
+    sid = stage_id(raw_stage) if raw_stage is not None else None
+    if raw_stage is None:
+        r.bad(("stage",), "the contact has no stage: add 'stage: opportunity'")
+    elif sid is None:
+        r.bad(("stage",), f"unknown stage {raw_stage!r}: use one of {', '.join(s.id for s in STAGES)}")
+    raw_source = data.get("source")
+    source = None
+    if raw_source is not None:
+        source = source_id(str(raw_source))
+        if source is None:
+            r.bad(("source",), f"unknown source {raw_source!r}: use one of {', '.join(SOURCES)}")
+    tags: tuple[str, ...] = ()
+    raw_tags = data.get("tags")
+    if isinstance(raw_tags, list):
+        tags = tuple(str(t) for t in raw_tags)
+    elif isinstance(raw_tags, str):
+        tags = (raw_tags,)
+    elif raw_tags is not None:
+        r.bad(("tags",), f"tags should be a list like [a, b], not {_kind(raw_tags)}")
+
+    first_meeting = None
+    raw_fm = data.get("first_meeting")
+    if isinstance(raw_fm, (date, str)) and not isinstance(raw_fm, bool):
+        first_meeting = FirstMeeting(r.day(raw_fm, ("first_meeting",)), False)
+    else:
+        fm = r.mapping(raw_fm, ("first_meeting",))
+        if fm is not None:
+            held = r.flag(fm.get("held"), ("first_meeting", "held"))
+            first_meeting = FirstMeeting(r.day(fm.get("date"), ("first_meeting", "date")), bool(held))
+
+    criteria = Criteria()
+    cr = r.mapping(data.get("criteria"), ("criteria",))
+    if cr is not None:
+        criteria = Criteria(
+            decision_maker=r.flag(cr.get("decision_maker"), ("criteria", "decision_maker")),
+            proposal_fits=r.flag(cr.get("proposal_fits"), ("criteria", "proposal_fits")),
+            budget=r.flag(cr.get("budget"), ("criteria", "budget")),
+            decision_date=r.day(cr.get("decision_date"), ("criteria", "decision_date")),
+            start_date=r.day(cr.get("start_date"), ("criteria", "start_date")),
+            next_step=r.text(cr.get("next_step"), ("criteria", "next_step")),
+        )
+
+    closed = None
+    raw_closed = data.get("closed")
+    if isinstance(raw_closed, date):
+        closed = Closed(r.day(raw_closed, ("closed",)))
+    else:
+        cl = r.mapping(raw_closed, ("closed",))
+        if cl is not None:
+            closed = Closed(r.day(cl.get("date"), ("closed", "date")), r.number(cl.get("value"), ("closed", "value")))
+
+    deferred = None
+    df = r.mapping(data.get("deferred"), ("deferred",))
+    if df is not None:
+        until = r.day(df.get("until"), ("deferred", "until"))
+        if until is None and df.get("until") is None:
+            r.bad(("deferred", "until"), "deferred has no 'until' date")
+        if until is not None:
+            deferred = Deferred(until, r.text(df.get("reason"), ("deferred", "reason")),
+                                r.day(df.get("asked"), ("deferred", "asked")))
+
+    next_action = None
+    raw_next = data.get("next")
+    if isinstance(raw_next, str):
+        next_action = NextAction(raw_next)
+    else:
+        nx = r.mapping(raw_next, ("next",))
+        if nx is not None:
+            action = r.text(nx.get("action"), ("next", "action"))
+            due = r.day(nx.get("due"), ("next", "due"))
+            if action or due:
+                next_action = NextAction(action or "(no action written)", due)
+
+    activities: list[Activity] = []
+    raw_acts = data.get("activities")
+    if raw_acts is not None and not isinstance(raw_acts, list):
+        r.bad(("activities",), f"activities should be a list, not {_kind(raw_acts)}")
+    for i, item in enumerate(raw_acts if isinstance(raw_acts, list) else ()):
+        key: tuple[str | int, ...] = ("activities", i)
+        if not isinstance(item, Mapping):
+            r.bad(key, f"activity {i + 1} should be a mapping like {{date: ..., kind: call}}")
+            continue
+        when = r.day(item.get("date"), (*key, "date"))
+        kind = r.text(item.get("kind"), (*key, "kind"))
+        outcome = r.text(item.get("outcome"), (*key, "outcome"))
+        if when is None:
+            if item.get("date") is None:
+                r.bad(key, f"activity {i + 1} has no date")
+            continue
+        if kind not in ACTIVITY_KINDS:
+            r.bad((*key, "kind"), f"activity {i + 1}: unknown kind {kind!r}: use one of {', '.join(ACTIVITY_KINDS)}")
+            continue
+        if outcome is not None and outcome not in OUTCOMES:
+            r.bad((*key, "outcome"), f"activity {i + 1}: unknown outcome {outcome!r}: use one of {', '.join(OUTCOMES)}")
+            continue
+        activities.append(Activity(when, kind, outcome, r.text(item.get("note"), (*key, "note"))))
+
+    history: list[StageChange] = []
+    raw_hist = data.get("history")
+    if raw_hist is not None and not isinstance(raw_hist, list):
+        r.bad(("history",), f"history should be a list, not {_kind(raw_hist)}")
+    for i, item in enumerate(raw_hist if isinstance(raw_hist, list) else ()):
+        key = ("history", i)
+        if not isinstance(item, Mapping):
+            r.bad(key, f"history entry {i + 1} should be a mapping like {{date: ..., from: c, to: b}}")
+            continue
+        when = r.day(item.get("date"), (*key, "date"))
+        to = stage_id(str(item.get("to"))) if item.get("to") is not None else None
+        frm = stage_id(str(item.get("from"))) if item.get("from") is not None else None
+        if to is None:
+            r.bad((*key, "to"), f"history entry {i + 1}: unknown or missing stage in 'to': {item.get('to')!r}")
+        if item.get("from") is not None and frm is None:
+            r.bad((*key, "from"), f"history entry {i + 1}: unknown stage in 'from': {item.get('from')!r}")
+        if when is None or to is None:
+            continue
+        history.append(StageChange(when, to, frm, r.text(item.get("reason"), (*key, "reason")),
+                                   bool(item.get("forced")), r.text(item.get("rule"), (*key, "rule"))))
+
+    return Contact(
+        slug=slug,
+        id=cid or "",
+        name=name or slug,
+        stage=sid or OPPORTUNITY,
+        company=r.text(data.get("company"), ("company",)),
+        title=r.text(data.get("title"), ("title",)),
+        email=r.text(data.get("email"), ("email",)),
+        phone=r.text(data.get("phone"), ("phone",)),
+        owner=r.text(data.get("owner"), ("owner",)),
+        source=source,
+        value=r.number(data.get("value"), ("value",)),
+        tags=tags,
+        created=r.day(data.get("created"), ("created",)),
+        first_meeting=first_meeting,
+        criteria=criteria,
+        verbal_yes=r.day(data.get("verbal_yes"), ("verbal_yes",)),
+        closed=closed,
+        deferred=deferred,
+        next=next_action,
+        notes=r.text(data.get("notes"), ("notes",)),
+        activities=tuple(activities),
+        history=tuple(history),
+        problems=tuple(r.problems),
+    )
+
+
+# --- edits as data: the core says what changes, the store applies it byte-carefully -----------
+
+
+@dataclass(frozen=True)
+class SetKey:
+    """Set a (possibly nested) key; the value is plain data (str, int, float, bool, date, dict)."""
+
+    path: tuple[str, ...]
+    value: Any
+
+
+@dataclass(frozen=True)
+class Append:
+    """Append one item, written on one line, to a list (activities, history, tags)."""
+
+    path: tuple[str, ...]
+    item: Any
+
+
+Change = SetKey | Append
+
+
+def new_contact_data(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A new file's data in the stable key order, leaving out what is empty."""
+    out = {k: fields[k] for k in FIELD_ORDER if fields.get(k) not in (None, "", (), [])}
+    for k, v in fields.items():
+        if k not in out and v not in (None, "", (), []):
+            out[k] = v
+    return out
+
+
+def apply_to_data(data: dict[str, Any], changes: list[Change]) -> None:
+    """Apply changes to plain data (a file not yet written): the same edits the store splices into text."""
+    for change in changes:
+        target = data
+        for key in change.path[:-1]:
+            target = target.setdefault(key, {})
+        last = change.path[-1]
+        if isinstance(change, SetKey):
+            target[last] = change.value
+        else:
+            target.setdefault(last, []).append(change.item)

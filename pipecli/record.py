@@ -1,0 +1,109 @@
+"""What recording evidence writes into a contact: new contacts, activities, meetings, criteria, deferrals (pure)."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from .errors import UsageError
+from .ladder import GateRules, gate, history_entry
+from .model import (
+    ACTIVITY_KINDS,
+    FIRST_APPOINTMENT,
+    OPPORTUNITY,
+    OUTCOMES,
+    Append,
+    Change,
+    Contact,
+    FirstMeeting,
+    SetKey,
+    new_contact_data,
+)
+
+
+def new_id() -> str:
+    """An id that never changes, even when the file is renamed: 48 random bits in hex."""
+    return secrets.token_hex(6)
+
+
+def new_contact(name: str, today: date, *, stage: str = OPPORTUNITY, reason: str | None = None,
+                forced: bool = False, **fields: Any) -> dict[str, Any]:
+    """A new contact's data in the stable key order; its history starts with how it was added."""
+    if not name.strip():
+        raise UsageError("the name is empty", "pipe add \"Anna Berg\" --company \"Nordlys AS\"")
+    data = dict(fields)
+    data.update(id=new_id(), name=name.strip(), stage=stage, created=today)
+    entry: dict[str, Any] = {"date": today, "to": stage, "reason": reason or "added"}
+    if forced:
+        entry["forced"] = True
+    data["history"] = [entry]
+    return new_contact_data(data)
+
+
+def _same_person(a_name: str, a_company: str | None, b: Contact) -> bool:
+    def norm(t: str | None) -> str:
+        return unicodedata.normalize("NFKC", t or "").casefold().strip()
+
+    return norm(a_name) == norm(b.name) and norm(a_company) == norm(b.company)
+
+
+def duplicates_of(name: str, company: str | None, email: str | None, contacts: Sequence[Contact]) -> list[Contact]:
+    """Contacts that are the same person: same e-mail, or same name at the same company."""
+    mail = (email or "").strip().casefold()
+    return [c for c in contacts
+            if (mail and (c.email or "").strip().casefold() == mail) or _same_person(name, company, c)]
+
+
+def log_activity(c: Contact, kind: str, when: date, *, outcome: str | None = None, note: str | None = None,
+                 next_action: str | None = None, due: date | None = None) -> list[Change]:
+    if kind not in ACTIVITY_KINDS:
+        raise UsageError(f"unknown activity kind '{kind}'", f"use one of: {', '.join(ACTIVITY_KINDS)}")
+    if outcome is not None and outcome not in OUTCOMES:
+        raise UsageError(f"unknown outcome '{outcome}'", f"use one of: {', '.join(OUTCOMES)}")
+    if due is not None and not next_action:
+        raise UsageError("--due needs --next ACTION", "pipe log X call --next \"send the quote\" --due fri")
+    item: dict[str, Any] = {"date": when, "kind": kind}
+    if outcome:
+        item["outcome"] = outcome
+    if note:
+        item["note"] = note
+    changes: list[Change] = [Append(("activities",), item)]
+    if kind in ("meeting", "visit") and outcome == "held" and c.first_meeting is not None and not c.first_meeting.held:
+        changes.append(SetKey(("first_meeting", "held"), True))
+    elif kind in ("meeting", "visit") and outcome == "held" and c.first_meeting is None and c.stage == FIRST_APPOINTMENT:
+        changes.append(SetKey(("first_meeting",), {"date": when, "held": True}))
+    if next_action:
+        changes.append(SetKey(("next",), {"action": next_action, "due": due}))
+    return changes
+
+
+def set_meeting(c: Contact, when: date, today: date, rules: GateRules) -> tuple[list[Change], list[str]]:
+    """Set the first meeting; an opportunity moves to FA when that meets its gate. Returns (changes, missing)."""
+    changes: list[Change] = [SetKey(("first_meeting",), {"date": when, "held": False})]
+    if c.stage != OPPORTUNITY:
+        return changes, []
+    after = replace(c, first_meeting=FirstMeeting(when, False))
+    missing = gate(after, FIRST_APPOINTMENT, today, rules)
+    if not missing:
+        changes += [SetKey(("stage",), FIRST_APPOINTMENT),
+                    Append(("history",), history_entry(today, OPPORTUNITY, FIRST_APPOINTMENT,
+                                                       f"first meeting set for {when.isoformat()}"))]
+    return changes, missing
+
+
+def qualify(values: dict[str, Any], verbal_yes: date | None) -> list[Change]:
+    """Record the B criteria given (None = not given) and the verbal agreement."""
+    changes: list[Change] = [SetKey(("criteria", key), value) for key, value in values.items() if value is not None]
+    if verbal_yes is not None:
+        changes.append(SetKey(("verbal_yes",), verbal_yes))
+    return changes
+
+
+def defer(until: date, reason: str, today: date) -> list[Change]:
+    if until <= today:
+        raise UsageError(f"--until {until} is not in the future", "give the date they asked to be called: --until +6m")
+    return [SetKey(("deferred",), {"until": until, "reason": reason, "asked": today})]

@@ -1,0 +1,264 @@
+"""Surgical edits of a YAML document's text: change only the keys that change, keep every other byte.
+
+ruamel.yaml's round-trip composer locates each node's exact span in the text; the edit is then a
+splice of that span. Letting ruamel re-dump the whole document would re-indent sequences and
+re-wrap long lines the user wrote; splicing keeps them byte for byte by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .model import FIELD_ORDER, Append, Change, SetKey
+
+_WIDTH = 1 << 30
+
+
+class EditError(Exception):
+    """The document's shape does not allow the edit (for example a key holding a list, not a mapping)."""
+
+
+def scalar_text(value: Any) -> str:
+    """One value as YAML flow text, quoted only where PyYAML would misread it."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=_WIDTH, sort_keys=False)
+    if text.endswith("\n...\n"):
+        text = text[: -len("\n...\n")]
+    return text.rstrip("\n")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _clean(v) for k, v in value.items() if v is not None}
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def flow_text(value: Any) -> str:
+    """A mapping or list on one line, so appended items stay one per line (merge-friendly)."""
+    return scalar_text(_clean(value))
+
+
+def block_lines(key: str, value: Any, indent: int) -> list[str]:
+    """`key: value` as block YAML lines at `indent`: mappings nested, lists of mappings one per line."""
+    pad = " " * indent
+    if isinstance(value, Mapping):
+        lines = [f"{pad}{scalar_text(key)}:"]
+        for k, v in value.items():
+            if v is not None:
+                lines.extend(block_lines(str(k), v, indent + 2))
+        return lines
+    if isinstance(value, (list, tuple)):
+        items = list(value)
+        if items and all(isinstance(i, Mapping) for i in items):
+            return [f"{pad}{scalar_text(key)}:"] + [f"{pad}  - {flow_text(i)}" for i in items]
+        return [f"{pad}{scalar_text(key)}: {flow_text(items)}"]
+    if isinstance(value, str) and "\n" in value:
+        body = value if value.endswith("\n") else value + "\n"
+        return [f"{pad}{scalar_text(key)}: |"] + [f"{pad}  {line}" if line else "" for line in body.splitlines()]
+    return [f"{pad}{scalar_text(key)}: {scalar_text(value)}"]
+
+
+def dump_new(data: Mapping[str, Any]) -> str:
+    """A new document in the given key order."""
+    lines: list[str] = []
+    for key, value in data.items():
+        lines.extend(block_lines(key, value, 0))
+    return "\n".join(lines) + "\n"
+
+
+def _compose(text: str) -> Node | None:
+    return YAML(typ="rt").compose(text)  # type: ignore[no-any-return]
+
+
+def _content_end(node: Node, text: str) -> int:
+    """Index just past the last meaningful character of a node (trailing blanks and comments excluded)."""
+    if isinstance(node, (MappingNode, SequenceNode)) and node.value and not node.flow_style:
+        last = node.value[-1]
+        return _content_end(last[1] if isinstance(node, MappingNode) else last, text)
+    end: int = node.end_mark.index
+    start: int = node.start_mark.index
+    while end > start and text[end - 1] in " \t\r\n":
+        end -= 1
+    return end
+
+
+def _line_end(text: str, index: int) -> int:
+    """Index just past the newline ending the line that holds `index - 1`."""
+    nl = text.find("\n", max(index - 1, 0))
+    return len(text) if nl < 0 else nl + 1
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and str(node.tag).endswith(":null")
+
+
+def _find(mapping: MappingNode, key: str) -> tuple[Node, Node] | None:
+    for k, v in mapping.value:
+        if isinstance(k, ScalarNode) and k.value == key:
+            return k, v
+    return None
+
+
+class _Doc:
+    def __init__(self, text: str, order: Sequence[str] = ()) -> None:
+        self.text = text if text.endswith("\n") or not text else text + "\n"
+        self.order = tuple(order)
+        self._root: MappingNode | None = None
+
+    def root(self) -> MappingNode:
+        node = _compose(self.text)
+        if not isinstance(node, MappingNode):
+            raise EditError("the file does not hold a mapping of keys")
+        self._root = node
+        return node
+
+    def splice(self, start: int, end: int, new: str) -> None:
+        self.text = self.text[:start] + new + self.text[end:]
+
+    def set(self, path: Sequence[str], value: Any) -> None:
+        node: MappingNode = self.root()
+        for depth, key in enumerate(path):
+            found = _find(node, key)
+            rest = path[depth + 1 :]
+            if found is None:
+                self._add_key(node, key, _nest(rest, value))
+                return
+            key_node, value_node = found
+            if not rest:
+                self._replace(key_node, value_node, value)
+                return
+            if _is_null(value_node):
+                self._replace(key_node, value_node, _nest(rest, value))
+                return
+            if not isinstance(value_node, MappingNode):
+                raise EditError(f"'{'.'.join(path[: depth + 1])}' holds {_what(value_node)}, not a mapping of keys")
+            node = value_node
+
+    def _replace(self, key_node: Node, old: Node, value: Any) -> None:
+        if isinstance(value, (Mapping, list, tuple)) or (isinstance(value, str) and "\n" in value):
+            lines = block_lines(str(key_node.value), value, key_node.start_mark.column)
+            colon = self.text.index(":", key_node.end_mark.index)
+            end = colon + 1 if _is_null(old) else _content_end(old, self.text)
+            rest = "".join("\n" + line for line in lines[1:])
+            self.splice(colon + 1, max(end, colon + 1), lines[0].split(":", 1)[1] + rest)
+            return
+        new = scalar_text(value)
+        start, end = old.start_mark.index, _content_end(old, self.text)
+        if _is_null(old) and start == end:
+            colon = self.text.index(":", key_node.end_mark.index)
+            self.splice(colon + 1, colon + 1, " " + new)
+        else:
+            self.splice(start, end, new)
+
+    def _add_key(self, mapping: MappingNode, key: str, value: Any) -> None:
+        if mapping.flow_style:
+            close = mapping.end_mark.index - 1
+            sep = ", " if mapping.value else ""
+            self.splice(close, close, f"{sep}{scalar_text(key)}: {flow_text(value)}")
+            return
+        if not mapping.value:
+            raise EditError("cannot add a key to an empty mapping")
+        indent = mapping.value[0][0].start_mark.column
+        at = _line_end(self.text, _content_end(mapping, self.text))
+        if self.order and key in self.order and mapping is self._root:
+            # A known key goes where a new file would have it: before the first key that follows it.
+            later = set(self.order[self.order.index(key) + 1 :])
+            follower = next((k for k, _ in mapping.value if isinstance(k, ScalarNode) and k.value in later), None)
+            if follower is not None:
+                at = self.text.rfind("\n", 0, follower.start_mark.index) + 1
+                while at > 0:
+                    prev = self.text.rfind("\n", 0, at - 1) + 1
+                    if not self.text[prev:at].lstrip().startswith("#"):
+                        break
+                    at = prev
+        lines = "\n".join(block_lines(key, value, indent)) + "\n"
+        if at > len(self.text) or (at == len(self.text) and self.text and not self.text.endswith("\n")):
+            lines = "\n" + lines
+        self.splice(at, at, lines)
+
+    def append(self, path: Sequence[str], item: Any) -> None:
+        node: MappingNode = self.root()
+        for depth, key in enumerate(path):
+            found = _find(node, key)
+            if found is None:
+                self._add_key(node, key, [item])
+                return
+            key_node, value_node = found
+            if depth < len(path) - 1:
+                if not isinstance(value_node, MappingNode):
+                    raise EditError(f"'{'.'.join(path[: depth + 1])}' holds {_what(value_node)}, not a mapping")
+                node = value_node
+                continue
+            if _is_null(value_node):
+                self._replace(key_node, value_node, [item])
+                return
+            if not isinstance(value_node, SequenceNode):
+                raise EditError(f"'{'.'.join(path)}' holds {_what(value_node)}, not a list")
+            seq = value_node
+            if seq.flow_style:
+                close = seq.end_mark.index - 1
+                self.splice(close, close, (", " if seq.value else "") + flow_text(item))
+                return
+            first = seq.value[0]
+            line_start = self.text.rfind("\n", 0, first.start_mark.index) + 1
+            prefix = self.text[line_start : first.start_mark.index]
+            if prefix.strip() != "-":
+                prefix = " " * seq.start_mark.column + "- "
+            at = _line_end(self.text, _content_end(seq, self.text))
+            self.splice(at, at, f"{prefix}{flow_text(item)}\n")
+            return
+
+
+def _nest(path: Sequence[str], value: Any) -> Any:
+    for key in reversed(path):
+        value = {key: value}
+    return value
+
+
+def _what(node: Node) -> str:
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    return f"the value {node.value!r}"
+
+
+def apply_changes(text: str, changes: Sequence[Change], order: Sequence[str] = FIELD_ORDER) -> str:
+    """The text with every change applied; bytes outside the changed keys are unchanged.
+
+    A top-level key that is added goes where `order` puts it among the keys present.
+    """
+    doc = _Doc(text, order)
+    for change in changes:
+        if isinstance(change, SetKey):
+            _apply_set(doc, change.path, change.value)
+        elif isinstance(change, Append):
+            doc.append(change.path, change.item)
+    return doc.text
+
+
+def _apply_set(doc: _Doc, path: Sequence[str], value: Any) -> None:
+    # A mapping is applied one leaf at a time against a freshly composed tree, so that
+    # keys the user added inside it survive and every splice sees current positions.
+    if isinstance(value, Mapping) and value:
+        root = doc.root()
+        node: Node | None = root
+        for key in path:
+            found = _find(node, key) if isinstance(node, MappingNode) else None
+            node = found[1] if found else None
+        if isinstance(node, MappingNode) and node.value:
+            for k, v in value.items():
+                if v is not None:
+                    _apply_set(doc, (*path, str(k)), v)
+            return
+    doc.set(path, value)
+
+
