@@ -1,0 +1,5 @@
+"""`python -m pipecli` runs the pipe command."""
+
+from .cli import main
+
+main()
