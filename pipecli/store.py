@@ -79,7 +79,11 @@ def parse(data: bytes, rel: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise Unreadable(rel, mark.line + 1 if mark is not None else None, f"YAML does not parse: {problem}",
+        context, opened = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and opened is not None and opened is not mark:
+            problem += f" ({context} at line {opened.line + 1})"
+        line = min(mark.line + 1, data.count(b"\n") or 1) if mark is not None else None
+        raise Unreadable(rel, line, f"YAML does not parse: {problem}",
                          "fix the file by hand (pipe edit CONTACT), then run 'pipe check'") from None
     except UnicodeDecodeError:
         raise Unreadable(rel, None, "not UTF-8 text", "save the file as UTF-8") from None

@@ -1,0 +1,149 @@
+"""The store on real files: atomic writes, refusing concurrent changes, broken files, check."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import Run, contact_file
+
+from pipecli.errors import ConcurrentChange
+from pipecli.model import SetKey
+from pipecli.store import Store, line_of, load_config, write_atomic
+
+GOOD = "id: g1\nname: Good One\nstage: opportunity\n"
+
+
+def store(root: Path) -> Store:
+    return Store(root, load_config(root))
+
+
+def test_interrupted_write_leaves_the_old_file_and_no_debris(tmp_path: Path) -> None:
+    target = tmp_path / "c.yaml"
+    target.write_bytes(b"old\n")
+
+    def crash() -> None:
+        raise KeyboardInterrupt  # the process dies between writing the new file and renaming it
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, b"new\n", before_replace=crash)
+    assert target.read_bytes() == b"old\n"
+    assert os.listdir(tmp_path) == ["c.yaml"]
+    write_atomic(target, b"new\n")
+    assert target.read_bytes() == b"new\n"
+    assert os.listdir(tmp_path) == ["c.yaml"]
+
+
+def test_write_keeps_the_file_mode(tmp_path: Path) -> None:
+    target = tmp_path / "c.yaml"
+    target.write_bytes(b"old\n")
+    target.chmod(0o640)
+    write_atomic(target, b"new\n")
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_file_changed_since_it_was_read_is_not_overwritten(pipeline: Path) -> None:
+    path = contact_file(pipeline, "good-one")
+    path.write_text(GOOD, encoding="utf-8")
+    s = store(pipeline)
+    contact = s.load("good-one")
+    path.write_text(GOOD + "# edited by hand meanwhile\n", encoding="utf-8")
+    with pytest.raises(ConcurrentChange) as caught:
+        s.apply(contact, [SetKey(("stage",), "reserve")])
+    assert "changed on disk" in str(caught.value)
+    assert path.read_text(encoding="utf-8").endswith("# edited by hand meanwhile\n")
+
+
+def test_broken_files_are_skipped_with_path_and_line_and_never_written(pipeline: Path, run: Run) -> None:
+    contact_file(pipeline, "good-one").write_text(GOOD, encoding="utf-8")
+    bad = contact_file(pipeline, "bad-one")
+    bad_text = "id: b1\nname: Bad\nstage: [c\n"
+    bad.write_text(bad_text, encoding="utf-8")
+    result = run("list")
+    assert result.exit_code == 0
+    assert "good-one" in result.stdout
+    assert "pipe: warning: skipped contacts/bad-one.yaml:" in result.stderr
+    assert run("promote", "Good One", "--force", "--reason", "test").exit_code == 0
+    assert bad.read_text(encoding="utf-8") == bad_text
+
+
+def test_check_reports_every_problem_with_its_line(pipeline: Path, run: Run) -> None:
+    files = {
+        "good-one": GOOD,
+        "unparsable": "id: u1\nname: U\nstage: c\nnotes: [unclosed\n",
+        "conflicted": "id: k1\nname: K\n<<<<<<< HEAD\nstage: c\n=======\nstage: b\n>>>>>>> theirs\n",
+        "wrong-stage": "id: w1\nname: W\nstage: maybe\nsource: friend\n",
+        "bad-dates": "id: d1\nname: D\nstage: c\ncreated: 2026-02-30\nnext:\n  action: call\n  due: soon\n",
+        "wrong-types": "id: t1\nname: T\nstage: c\nvalue: lots\ntags: 5\ncriteria:\n  budget: maybe\n",
+        "history-off": "id: h1\nname: H\nstage: b\nhistory:\n  - {date: 2026-10-01, to: opportunity}\n"
+                       "  - {date: 2026-10-02, from: c, to: c}\n",
+        "dup-id-a": "id: same\nname: First\nstage: c\n",
+        "dup-id-b": "id: same\nname: Second\nstage: c\n",
+        "twin-a": "id: t2\nname: Anna Berg\ncompany: Nordlys AS\nstage: c\n",
+        "twin-b": "id: t3\nname: anna berg\ncompany: nordlys as\nstage: b\n",
+    }
+    for slug, text in files.items():
+        contact_file(pipeline, slug).write_text(text, encoding="utf-8")
+    result = run("check")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    expected = [
+        "contacts/bad-dates.yaml:4: created: 2026-02-30 is not a real date",
+        "contacts/bad-dates.yaml:7: next.due should be a date like 2026-12-03, not 'soon'",
+        "contacts/conflicted.yaml:3: unresolved git merge conflict",
+        "contacts/dup-id-a.yaml:1: duplicate id 'same', also in dup-id-b: give each contact its own id",
+        "contacts/dup-id-b.yaml:1: duplicate id 'same', also in dup-id-a: give each contact its own id",
+        "contacts/history-off.yaml:3: stage is B but the history ends at C: use pipe promote/demote, or fix the history",
+        "contacts/history-off.yaml:6: history entry 2 leaves C but the entry before it led to O",
+        "contacts/twin-a.yaml:2: same name and company as twin-b: the same person twice?",
+        "contacts/twin-b.yaml:2: same name and company as twin-a: the same person twice?",
+        "contacts/unparsable.yaml:4: YAML does not parse: did not find expected ',' or ']' "
+        "(while parsing a flow sequence at line 4)",
+        "contacts/wrong-stage.yaml:3: unknown stage 'maybe': use one of opportunity, first-appointment, c, b, a, closed, reserve",
+        "contacts/wrong-stage.yaml:4: unknown source 'friend': use one of candidate, suspect, inbound, referral, fallback",
+        "contacts/wrong-types.yaml:4: value should be a number, not 'lots'",
+        "contacts/wrong-types.yaml:5: tags should be a list like [a, b], not 5",
+        "contacts/wrong-types.yaml:7: criteria.budget should be true or false, not 'maybe'",
+    ]
+    for line in expected:
+        assert line in lines, f"{line}\n--- got:\n{result.stdout}"
+    assert len(lines) == len(expected)
+    assert "15 problems in 10 of 11 files" in result.stderr
+
+
+def test_check_json_and_a_clean_pipeline(pipeline: Path, run: Run) -> None:
+    contact_file(pipeline, "good-one").write_text(GOOD, encoding="utf-8")
+    result = run("check")
+    assert result.exit_code == 0
+    assert result.stdout == "1 contacts checked, no problems.\n"
+    contact_file(pipeline, "bad").write_text("id: b\nname: B\nstage: c\nvalue: x\n", encoding="utf-8")
+    result = run("check", "--format", "json")
+    assert result.exit_code == 1
+    assert '"path": "contacts/bad.yaml"' in result.stdout and '"line": 4' in result.stdout
+
+
+def test_line_of_finds_nested_keys() -> None:
+    data = b"id: a\nnext:\n  action: x\n  due: y\nactivities:\n  - {date: 1}\n  - {date: 2}\n"
+    assert line_of(data, ("next", "due")) == 4
+    assert line_of(data, ("activities", 1, "date")) == 7
+    assert line_of(data, ("missing",)) == 1
+
+
+def test_config_errors_name_the_key(pipeline: Path, run: Run) -> None:
+    config = pipeline / "pipe.yaml"
+    config.write_text("mode: feild\n", encoding="utf-8")
+    result = run("list")
+    assert result.exit_code == 1
+    assert "pipe: error: pipe.yaml: 'mode' is 'feild'; use one of: field, phone" in result.stderr
+    config.write_text("sales_cycle: 90\n", encoding="utf-8")
+    assert "unknown setting 'sales_cycle'" in run("list").stderr
+    config.write_text("sales_cycle_days: ninety\n", encoding="utf-8")
+    assert "'sales_cycle_days' should be a whole number, not 'ninety'" in run("list").stderr
+    assert "Traceback" not in run("list").output
+
+
+def test_dates_in_files_are_dates(pipeline: Path) -> None:
+    contact_file(pipeline, "good-one").write_text(GOOD + "created: 2026-10-01\n", encoding="utf-8")
+    assert store(pipeline).load("good-one").created == date(2026, 10, 1)
