@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
-import typer
-from typer.core import TyperGroup
+# Plain help and usage errors (no rich panels): quicker to start, and friendly to scripts and pipes.
+os.environ.setdefault("TYPER_USE_RICH", "0")
 
-from . import __version__
-from .commands import common
-from .errors import ExitCode, PipeError
+import typer  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from . import __version__  # noqa: E402
+from .commands import common  # noqa: E402
+from .errors import ExitCode, PipeError  # noqa: E402
 
 
 class PipeGroup(TyperGroup):
@@ -35,7 +39,9 @@ class PipeGroup(TyperGroup):
 
 
 def _is_click_exception(exc: Exception) -> bool:
-    return any(cls.__module__.startswith("click") for cls in type(exc).__mro__)
+    # Usage errors belong to click, which typer may bundle under its own name (typer._click).
+    return any("click" in cls.__module__.split(".") or cls.__module__.endswith("._click.exceptions")
+               for cls in type(exc).__mro__)
 
 
 app = typer.Typer(
@@ -46,6 +52,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -71,7 +71,7 @@ def criteria_checks(c: Contact, today: date, rules: GateRules) -> list[Check]:
         checks.append(Check("timetable", True, f"decide by {cr.decision_date}, start {cr.start_date}"))
     step = cr.next_step or (c.next.action if c.next and c.next.due else None)
     checks.append(Check("next_step", bool(step),
-                        f"next step: {step}" if step else "no concrete next step (qualify --next-step TEXT)"))
+                        str(step) if step else "no concrete next step (qualify --next-step TEXT)"))
     return checks
 
 

@@ -6,7 +6,7 @@ import typer
 
 from .common import session
 
-CONTACT = typer.Argument(..., help="Slug, id, slug prefix or name.")
+CONTACT = typer.Argument(..., metavar="CONTACT", help="Slug, id, slug prefix or name.")
 
 
 def log(
