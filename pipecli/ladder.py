@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -154,7 +154,7 @@ def promote(c: Contact, target: str | None, today: date, rules: GateRules, *,
         if value is not None:
             commitment["value"] = value
         changes.append(SetKey(("closed",), commitment))
-        c = replace(c, closed=Closed(closed_on or today, value))
+        c = c._replace(closed=Closed(closed_on or today, value))
     missing: list[str] = []
     for step in steps_up(c.stage, target):
         if c.stage == RESERVE and step == OPPORTUNITY:

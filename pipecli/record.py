@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -86,7 +85,7 @@ def set_meeting(c: Contact, when: date, today: date, rules: GateRules) -> tuple[
     changes: list[Change] = [SetKey(("first_meeting",), {"date": when, "held": False})]
     if c.stage != OPPORTUNITY:
         return changes, []
-    after = replace(c, first_meeting=FirstMeeting(when, False))
+    after = c._replace(first_meeting=FirstMeeting(when, False))
     missing = gate(after, FIRST_APPOINTMENT, today, rules)
     if not missing:
         changes += [SetKey(("stage",), FIRST_APPOINTMENT),

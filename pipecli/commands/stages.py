@@ -92,8 +92,6 @@ def qualify(
       pipe qualify zhang-wei --proposal-fits --next-step "workshop with IT"
       pipe qualify zhang-wei --verbal-yes today
     """
-    from dataclasses import replace
-
     from ..dates import parse_date
     from ..ladder import criteria_checks
     from ..model import Criteria, SetKey
@@ -113,8 +111,8 @@ def qualify(
         s.save(c, changes)
         s.commit(f"qualify {c.label}")
     given = {ch.path[-1]: ch.value for ch in changes if isinstance(ch, SetKey) and ch.path[0] == "criteria"}
-    after = replace(c, criteria=replace(c.criteria, **{k: v for k, v in given.items() if k in Criteria.__dataclass_fields__}),
-                    verbal_yes=yes or c.verbal_yes)
+    after = c._replace(criteria=c.criteria._replace(**{k: v for k, v in given.items() if k in Criteria._fields}),
+                       verbal_yes=yes or c.verbal_yes)
     checks = criteria_checks(after, s.today, s.rules)
     for check in checks:
         typer.echo(f"  [{'x' if check.ok else ' '}] {check.name.replace('_', ' ')}: {check.detail}")
