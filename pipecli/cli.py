@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -30,6 +31,11 @@ class PipeGroup(TyperGroup):
             raise typer.Exit(int(exc.code)) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # The reader went away (pipe list | head): stop quietly, as a Unix tool does.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except Exception as exc:  # the boundary: anything unexpected is still one clear line
             if common.STATE.debug or _is_click_exception(exc):
                 raise

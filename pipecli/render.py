@@ -32,11 +32,16 @@ def to_json(data: Any) -> str:
 
 
 def _cell(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "yes" if value else "no"
-    if isinstance(value, float):
+    if kind is int:
+        return str(value)
+    if kind is float:
         return f"{value:g}" if not value.is_integer() else str(int(value))
     if isinstance(value, (list, tuple)):
         return ", ".join(_cell(v) for v in value)
@@ -58,8 +63,37 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str,
         return out.getvalue().rstrip("\n")
     if fmt not in ("table", "markdown"):
         raise UsageError(f"unknown format '{fmt}'", f"use one of: {', '.join(FORMATS)}")
+    body = [[_cell(row.get(c)) for c in columns] for row in rows]
+    if fmt == "table":
+        return table(body, heads)
     from tabulate import tabulate
 
-    body = [[_cell(row.get(c)) for c in columns] for row in rows]
-    return tabulate(body, headers=heads, tablefmt="github" if fmt == "markdown" else "simple",
-                    disable_numparse=True)
+    return tabulate(body, headers=heads, tablefmt="github", disable_numparse=True)
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal: Chinese characters take two."""
+    if text.isascii():
+        return len(text)
+    from wcwidth import wcswidth
+
+    width = wcswidth(text)
+    return width if width >= 0 else len(text)
+
+
+def table(body: Sequence[Sequence[str]], heads: Sequence[str]) -> str:
+    """Plain aligned columns under a dashed rule, like tabulate's "simple" format.
+
+    Written here because tabulate infers a type for every cell: 0.3 s on a 10,000-row listing.
+    """
+    rows = [list(heads), *body]
+    widths = [max(map(_width, column)) for column in zip(*rows)] if body else [_width(h) for h in heads]
+    out = []
+    for index, cells in enumerate(rows):
+        if "".join(cells).isascii():
+            out.append("  ".join(map(str.ljust, cells, widths)).rstrip())
+        else:  # a wide character takes two columns: pad by display width, not length
+            out.append("  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths)).rstrip())
+        if index == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)

@@ -7,12 +7,13 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -43,8 +44,7 @@ def _timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
 ContactLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
-@dataclass(frozen=True)
-class Broken:
+class Broken(NamedTuple):
     """A file that could not be read as a contact at all, with where and why."""
 
     path: str
@@ -198,24 +198,75 @@ class Store:
             raise ContactNotFound(f"no contact '{slug}'", "list them with 'pipe list --all'") from None
 
     def load_all(self) -> Loaded:
-        """Every contact; a file that cannot be parsed is reported as Broken and skipped, never written."""
+        """Every contact; a file that cannot be parsed is reported as Broken and skipped, never written.
+
+        Files unchanged since the cache saw them come from the cache; the rest are parsed.
+        """
+        from . import cache
+        from .model import from_plain, to_plain
+
+        started = time.time_ns()
+        cache_file = cache.path_in(self.root)
+        cache_started, old = cache.read(cache_file)
+        fresh: dict[str, cache.Entry] = {}
         contacts: list[Contact] = []
         broken: list[Broken] = []
+        changed = False
+        folder = f"{self.contacts_dir}{os.sep}"
         for slug in self.slugs():
+            path = f"{folder}{slug}{SUFFIX}"
             try:
-                contacts.append(self._read(slug))
-            except Unreadable as exc:
-                broken.append(exc.broken)
+                st = os.stat(path)  # before reading: a change after this shows as a new stat next time
+                key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                entry = old.get(slug)
+                if not cache.trusted(entry, key, cache_started):
+                    with open(path, "rb") as handle:
+                        data = handle.read()
+                    digest = hashlib.sha1(data).hexdigest()
+                    rel = f"{CONTACTS_DIR}/{slug}{SUFFIX}"
+                    try:
+                        entry = (key, cache.CONTACT, to_plain(contact_from_data(slug, parse(data, rel))), digest)
+                    except Unreadable as exc:
+                        entry = (key, cache.BROKEN, tuple(exc.broken), digest)
+                    changed = True
             except OSError as exc:
-                broken.append(Broken(self.rel(self.path_of(slug)), None, f"cannot read: {exc.strerror}"))
+                broken.append(Broken(f"{CONTACTS_DIR}/{slug}{SUFFIX}", None, f"cannot read: {exc.strerror}"))
+                continue
+            assert entry is not None
+            fresh[slug] = entry
+            self._digests[slug] = entry[3]
+            if entry[1] == cache.CONTACT:
+                contacts.append(from_plain(entry[2]))
+            else:
+                broken.append(Broken(*entry[2]))
+        if changed or len(fresh) != len(old):
+            cache.write(cache_file, started, fresh)
         return Loaded(contacts, broken)
+
+    def find_by_id(self, cid: str) -> Contact | None:
+        """A contact by id through the cache's index, checked against its file; None if not known there."""
+        from . import cache
+
+        _, entries = cache.read(cache.path_in(self.root))
+        for slug, entry in entries.items():
+            if entry[1] == cache.CONTACT and entry[2][1] == cid:
+                try:
+                    found = self.load(slug)
+                except (ContactNotFound, FileProblem):
+                    return None
+                return found if found.id == cid else None
+        return None
 
     def resolve(self, query: str, loaded: Loaded | None = None) -> Contact:
         """A contact named by slug, id, unique slug prefix or name (case-insensitive)."""
         query = query.strip()
-        if is_safe_slug(query) and self.path_of(query).is_file():
-            return self.load(query)
-        loaded = loaded or self.load_all()
+        if loaded is None:
+            if is_safe_slug(query) and self.path_of(query).is_file():
+                return self.load(query)
+            found = self.find_by_id(query)
+            if found is not None:
+                return found
+            loaded = self.load_all()
         return pick(query, loaded.contacts)
 
     def check(self, today: date) -> list[Broken]:

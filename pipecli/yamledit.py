@@ -17,6 +17,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .model import FIELD_ORDER, Append, Change, SetKey
 
 _WIDTH = 1 << 30
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class EditError(Exception):
@@ -27,10 +28,15 @@ def scalar_text(value: Any) -> str:
     """One value as YAML flow text, quoted only where PyYAML would misread it."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=_WIDTH, sort_keys=False)
-    if text.endswith("\n...\n"):
-        text = text[: -len("\n...\n")]
-    return text.rstrip("\n")
+    for readable in (True, False):
+        text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=readable, width=_WIDTH, sort_keys=False)
+        if text.endswith("\n...\n"):
+            text = text[: -len("\n...\n")]
+        text = text.rstrip("\n")
+        # Unicode line breaks (NEL, U+2028) written raw read back as spaces: then escape everything.
+        if not readable or yaml.load(text, Loader=_Loader) == value:  # noqa: S506 - a safe loader
+            break
+    return text
 
 
 def _clean(value: Any) -> Any:

@@ -1,0 +1,67 @@
+"""The parse cache (.pipe/cache): contacts as parsed, keyed by each file's stat, never trusted blindly.
+
+An entry is used only when the file's size, mtime, ctime and inode are what they were when it
+was parsed, and the file had already been unchanged for a safe margin before the cache run
+started; otherwise the file is parsed again. The margin is git's answer to the "racily clean"
+problem: a file rewritten within the same timestamp tick as it was read keeps its mtime, so a
+recent mtime proves nothing. ctime catches an mtime set back with os.utime. A cache that is
+missing, corrupt, truncated or from another version of pipe or Python is ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+CACHE_DIR = ".pipe"
+CACHE_FILE = "cache"
+FORMAT = 1
+STAMP = ("pipe-cache", FORMAT, __version__, sys.version_info[:2])
+MARGIN_NS = 2_000_000_000  # older than this before the run started: no tick can hide a change
+
+# An entry: (stat key, kind, payload, digest); kind CONTACT has model.to_plain's tuple as payload,
+# kind BROKEN has (path, line, message).
+CONTACT, BROKEN = 0, 1
+Entry = tuple[tuple[int, int, int, int], int, tuple[Any, ...], str]
+
+
+def path_in(root: Path) -> Path:
+    return root / CACHE_DIR / CACHE_FILE
+
+
+def read(path: Path) -> tuple[int, dict[str, Entry]]:
+    """(the time the cached run started, entries by slug); (0, {}) when there is no usable cache."""
+    try:
+        with open(path, "rb") as handle:
+            stamp, started, entries = pickle.load(handle)  # noqa: S301 - pipe's own local file
+        if stamp == STAMP and isinstance(started, int) and isinstance(entries, dict):
+            return started, entries
+    except Exception:  # noqa: BLE001 - any damage at all means: rebuild
+        pass
+    return 0, {}
+
+
+def trusted(entry: Entry | None, key: tuple[int, int, int, int], cache_started: int) -> bool:
+    return entry is not None and entry[0] == key and max(key[1], key[2]) < cache_started - MARGIN_NS
+
+
+def write(path: Path, started: int, entries: dict[str, Entry]) -> None:
+    """Replace the cache atomically; two processes writing at once leave one valid cache."""
+    try:
+        path.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".cache.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump((STAMP, started, entries), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass  # a read-only pipeline works, only slower
