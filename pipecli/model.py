@@ -274,10 +274,10 @@ class _Reader:
             return None
         return float(value)
 
-    def mapping(self, value: Any, key: tuple[str | int, ...]) -> Mapping[str, Any] | None:
+    def mapping(self, value: Any, key: tuple[str | int, ...]) -> dict[str, Any] | None:
         if value is None:
             return None
-        if not isinstance(value, Mapping):
+        if not isinstance(value, dict):
             self.bad(key, f"{_dotted(key)} should be a mapping of keys, not {_kind(value)}")
             return None
         return value
@@ -303,7 +303,7 @@ def _kind(value: Any) -> str:
 def contact_from_data(slug: str, data: Any) -> Contact:
     """Build a Contact from a parsed file; what cannot be read is kept as a Problem, not raised."""
     r = _Reader()
-    if not isinstance(data, Mapping):
+    if not isinstance(data, dict):  # loaders give plain dicts (a C check, unlike the Mapping abc)
         r.bad((), f"the file should hold a mapping of keys (name: ..., stage: ...), not {_kind(data)}")
         return Contact(slug=slug, id="", name=slug, stage=OPPORTUNITY, problems=tuple(r.problems))
     name = r.text(data.get("name"), ("name",))
@@ -392,7 +392,7 @@ def contact_from_data(slug: str, data: Any) -> Contact:
         r.bad(("activities",), f"activities should be a list, not {_kind(raw_acts)}")
     for i, item in enumerate(raw_acts if isinstance(raw_acts, list) else ()):
         key: tuple[str | int, ...] = ("activities", i)
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             r.bad(key, f"activity {i + 1} should be a mapping like {{date: ..., kind: call}}")
             continue
         when = r.day(item.get("date"), (*key, "date"))
@@ -416,7 +416,7 @@ def contact_from_data(slug: str, data: Any) -> Contact:
         r.bad(("history",), f"history should be a list, not {_kind(raw_hist)}")
     for i, item in enumerate(raw_hist if isinstance(raw_hist, list) else ()):
         key = ("history", i)
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             r.bad(key, f"history entry {i + 1} should be a mapping like {{date: ..., from: c, to: b}}")
             continue
         when = r.day(item.get("date"), (*key, "date"))

@@ -34,11 +34,20 @@ class ContactLoader(_Base):  # type: ignore[misc]
     """The C loader, except that an impossible date (2026-02-30) stays text for `check` to report."""
 
 
+_DAYS: dict[str, Any] = {}
+
+
 def _timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
-    try:
-        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except ValueError:
-        return str(node.value)
+    # Interned: a pipeline has few distinct days, and one shared date object per day keeps
+    # parsing and the cache (pickle stores a shared object once) fast.
+    value = _DAYS.get(node.value)
+    if value is None:
+        try:
+            value = yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+        except ValueError:
+            return str(node.value)
+        _DAYS[node.value] = value
+    return value
 
 
 ContactLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)

@@ -1,0 +1,134 @@
+"""Time pipe as whole processes against floors measured in the same run, and print the table.
+
+    python benchmarks/run.py [--sizes 1000,10000,100000] [--runs 5] [--work DIR]
+
+Each figure is the median wall time of --runs runs after one warm-up run. Floors:
+- read floor: a Python process that lists the contacts folder and reads every file's bytes;
+- parse floor: a Python process that parses every file with PyYAML's C loader;
+- help floor: a bare `python -c "import typer"`.
+The pipelines are made by benchmarks/generate.py (kept in --work between runs of this script).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PIPE = [sys.executable, "-m", "pipecli"]
+
+READ_FLOOR = """
+import os, sys
+folder = os.path.join(sys.argv[1], "contacts")
+for name in os.listdir(folder):
+    with open(os.path.join(folder, name), "rb") as handle:
+        handle.read()
+"""
+PARSE_FLOOR = """
+import os, sys, yaml
+folder = os.path.join(sys.argv[1], "contacts")
+for name in os.listdir(folder):
+    with open(os.path.join(folder, name), "rb") as handle:
+        yaml.load(handle.read(), Loader=yaml.CSafeLoader)
+"""
+
+
+def timed(argv: list[str], before: Callable[[], None] | None = None) -> float:
+    if before:
+        before()
+    start = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def median(argv: list[str], runs: int, before: Callable[[], None] | None = None,
+           each: Callable[[int], list[str]] | None = None) -> float:
+    timed(each(-1) if each else argv, before)  # warm-up
+    return statistics.median(timed(each(i) if each else argv, before) for i in range(runs))
+
+
+def peak_mb(argv: list[str]) -> float:
+    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True);"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True).stdout
+    return int(out.strip()) / 1024
+
+
+def has(command: str) -> bool:
+    return subprocess.run([*PIPE, command, "--help"], capture_output=True).returncode == 0
+
+
+def pipeline(work: Path, size: int) -> Path:
+    root = work / f"p{size}"
+    if not (root / "contacts").is_dir() or len(os.listdir(root / "contacts")) != size:
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run([sys.executable, str(HERE / "generate.py"), str(root), "--count", str(size), "--seed", "1"],
+                       check=True)
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/pipe-bench"))
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    today = ["--today", "2026-11-27"]
+    rows: list[tuple[str, str, float, float, str]] = []
+
+    def add(what: str, size: str, seconds: float, floor: float, target: str) -> None:
+        rows.append((what, size, seconds, floor, target))
+        print(f"  {what:<28} {size:>7}  {seconds:7.3f} s  {seconds / floor:5.2f} x  (target {target})", flush=True)
+
+    help_floor = median([sys.executable, "-c", "import typer"], args.runs)
+    pipe_help = median([*PIPE, "--help"], args.runs)
+    add("pipe --help", "-", pipe_help, help_floor, "<= 2 x import typer")
+    for size in (int(s) for s in args.sizes.split(",")):
+        root = pipeline(args.work, size)
+        base = [*PIPE, "-C", str(root), *today, "--no-commit"]
+        cache = root / ".pipe" / "cache"
+        read_floor = median([sys.executable, "-c", READ_FLOOR, str(root)], args.runs)
+        label = f"{size:,}"
+        print(f"{label} contacts: read floor {read_floor:.3f} s", flush=True)
+        if size <= 10000:
+            parse_floor = median([sys.executable, "-c", PARSE_FLOOR, str(root)], args.runs)
+            print(f"{label} contacts: parse floor {parse_floor:.3f} s", flush=True)
+            for command in ("list", "check"):
+                add(f"pipe {command} (cold cache)", label,
+                    median([*base, command], args.runs, before=lambda: cache.unlink(missing_ok=True)),
+                    parse_floor, "<= 1.3 x parse floor")
+        for command in ("list", "board", "review"):
+            if has(command) and (size <= 10000 or command == "board"):
+                add(f"pipe {command} (warm cache)", label, median([*base, command], args.runs), read_floor,
+                    "<= 2 x read floor" if size <= 10000 else "<= 2.5 x read floor")
+        if size == 10000:
+            opportunities = sorted(p.stem for p in (root / "contacts").glob("*.yaml")
+                                   if "\nstage: c\n" in p.read_text(encoding="utf-8"))[: args.runs + 1]
+            add("pipe show X", label, median([*base, "show", opportunities[0]], args.runs), pipe_help,
+                "<= 1.5 x pipe --help")
+            add("pipe promote X", label,
+                median([], args.runs, each=lambda i: [*base, "promote", opportunities[i + 1], "--force", "--reason",
+                                                       "benchmark"]),
+                pipe_help, "<= 1.5 x pipe --help")
+        if size >= 100000 and has("board"):
+            print(f"  peak memory of pipe board at {label}: {peak_mb([*base, 'board']):.0f} MB (target <= 400 MB)")
+    print()
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.system()} {platform.release()}; median of {args.runs} runs after a warm-up.")
+    print("| measurement | contacts | median | ratio | target |")
+    print("|---|---|---|---|---|")
+    for what, size, seconds, floor, target in rows:
+        print(f"| {what} | {size} | {seconds:.3f} s | {seconds / floor:.2f} x | {target} |")
+
+
+if __name__ == "__main__":
+    main()
