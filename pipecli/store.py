@@ -266,17 +266,12 @@ class Store:
                 return found if found.id == cid else None
         return None
 
-    def resolve(self, query: str, loaded: Loaded | None = None) -> Contact:
-        """A contact named by slug, id, unique slug prefix or name (case-insensitive)."""
+    def find_quick(self, query: str) -> Contact | None:
+        """A contact named by its slug or id, found without parsing the folder; None otherwise."""
         query = query.strip()
-        if loaded is None:
-            if is_safe_slug(query) and self.path_of(query).is_file():
-                return self.load(query)
-            found = self.find_by_id(query)
-            if found is not None:
-                return found
-            loaded = self.load_all()
-        return pick(query, loaded.contacts)
+        if is_safe_slug(query) and self.path_of(query).is_file():
+            return self.load(query)
+        return self.find_by_id(query)
 
     def check(self, today: date) -> list[Broken]:
         """Every problem in every file, each located at its line: parse errors, schema, cross-file."""

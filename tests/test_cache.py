@@ -182,3 +182,35 @@ def test_cached_load_equals_a_fresh_parse_after_any_edits(ops: list[tuple[str, i
             cache.path_in(root).unlink(missing_ok=True)
             fresh = Store(root, load_config(root)).load_all()
             assert cached == fresh
+
+
+def test_a_contact_named_by_slug_or_id_is_found_without_parsing_the_folder(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipecli.cli import app
+
+    root = make(tmp_path)
+    write(root, "anna", "Anna")
+    names(root)  # builds the cache, whose index finds ids
+    (root / "contacts" / "broken.yaml").write_text("name: [\n", encoding="utf-8")
+    for query in ("anna", "anna-id-is-slug"[:4]):
+        result = CliRunner().invoke(app, ["-C", str(root), "show", query])
+        assert result.exit_code == 0
+        assert "skipped" not in result.stderr  # the broken file was never read
+    # by id: the id differs from the slug here
+    path = root / "contacts" / "anna.yaml"
+    path.write_text("id: 7f3a9b\nname: Anna\nstage: c\n", encoding="utf-8")
+    names(root)
+    by_id = CliRunner().invoke(app, ["-C", str(root), "show", "7f3a9b"])
+    assert by_id.exit_code == 0 and "skipped" not in by_id.stderr
+    by_name = CliRunner().invoke(app, ["-C", str(root), "show", "Anna"])
+    assert by_name.exit_code == 0 and "skipped contacts/broken.yaml" in by_name.stderr  # a name needs them all
+
+
+def test_help_imports_only_what_it_uses() -> None:
+    code = ("import sys, runpy; sys.argv = ['pipe', '--help']\n"
+            "try:\n    runpy.run_module('pipecli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('ruamel.yaml', 'tabulate', 'yaml', 'pypinyin', 'wcwidth', 'pipecli.store',"
+            " 'pipecli.yamledit') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

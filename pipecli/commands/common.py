@@ -53,7 +53,15 @@ class Session:
         return loaded
 
     def resolve(self, query: str, loaded: Loaded | None = None) -> Contact:
-        return self.store.resolve(query, loaded)
+        """A contact by slug or id (one file read), else by slug prefix or name (the whole folder)."""
+        from ..store import pick
+
+        if loaded is None:
+            found = self.store.find_quick(query)
+            if found is not None:
+                return found
+            loaded = self.load_all()
+        return pick(query, loaded.contacts)
 
     def save(self, contact: Contact, changes: Sequence[Change]) -> None:
         self.changed.append(self.store.apply(contact, changes))
