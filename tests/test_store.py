@@ -147,3 +147,18 @@ def test_config_errors_name_the_key(pipeline: Path, run: Run) -> None:
 def test_dates_in_files_are_dates(pipeline: Path) -> None:
     contact_file(pipeline, "good-one").write_text(GOOD + "created: 2026-10-01\n", encoding="utf-8")
     assert store(pipeline).load("good-one").created == date(2026, 10, 1)
+
+
+def test_the_lean_reader_reads_exactly_what_the_c_loader_reads(tmp_path: Path) -> None:
+    """The fast parser must agree with PyYAML's C loader on every file and on YAML's odd corners."""
+    import yaml
+
+    from pipecli.store import ContactLoader, load_yaml
+
+    demo = Path(__file__).parent.parent / "examples" / "demo" / "contacts"
+    samples = [p.read_bytes() for p in sorted(demo.glob("*.yaml"))]
+    samples += [b"a: &x 1\nb: *x\n", b"base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n", b"d: 2026-02-30\n",
+                b"x: !!str 12\ny: '12'\n", b"n: ~\nt: yes\nf: 1.5\ne: ''\nz: 0x1F\nb: !!binary aGk=\n", b"",
+                b"when: 2026-10-01 10:30:00\nlist: [1, two, 3.0, null, {k: v}]\n", "名字: 张伟\n".encode()]
+    for data in samples:
+        assert load_yaml(data) == yaml.load(data, Loader=ContactLoader), data  # noqa: S506
