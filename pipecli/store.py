@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .config import CONFIG_FILE, Config, validate
+from .config import CONFIG_FILE, LOCAL_FILE, Config, validate
 from .errors import AmbiguousContact, ConcurrentChange, ConfigError, ContactNotFound, FileProblem, NoPipelineError
 from .model import Change, Contact, contact_from_data
 
@@ -127,14 +127,21 @@ def find_root(explicit: str | None, start: Path | None = None) -> Path:
 
 
 def load_config(root: Path) -> Config:
-    path = root / CONFIG_FILE
+    """pipe.yaml (shared through git), overlaid with this clone's .pipe/local.yaml when there is one."""
+    config = validate(_read_settings(root / CONFIG_FILE, CONFIG_FILE), CONFIG_FILE)
+    local = root / LOCAL_FILE
+    if local.is_file():
+        config = config.overlaid(validate(_read_settings(local, LOCAL_FILE), LOCAL_FILE))
+    return config
+
+
+def _read_settings(path: Path, rel: str) -> Any:
     try:
-        data = yaml.load(path.read_bytes(), Loader=ContactLoader)  # noqa: S506
+        return yaml.load(path.read_bytes(), Loader=ContactLoader)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{CONFIG_FILE}{line}: does not parse: {getattr(exc, 'problem', exc)}") from None
-    return validate(data, CONFIG_FILE)
+        raise ConfigError(f"{rel}{line}: does not parse: {getattr(exc, 'problem', exc)}") from None
 
 
 @dataclass
