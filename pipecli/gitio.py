@@ -1,4 +1,4 @@
-"""git through subprocess argument lists, never a shell string: one commit per command."""
+"""git through subprocess argument lists, never a shell string: one commit per command, history, undo, sync."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .errors import GitError, UndoRefused
 
 TRAILER = "Pipe-Command"  # marks a commit pipe made; `pipe undo` and `pipe changes` look for it
 UNDOES = "Pipe-Undoes"  # on an undo commit: the commit it reverted
@@ -96,6 +98,14 @@ def locate(root: Path) -> Repo | None:
             target = Path(text[len("gitdir:"):].strip())
             return Repo(here, folder, target if target.is_absolute() else (folder / target).resolve())
     return None
+
+
+def require(root: Path, what: str) -> Repo:
+    repo = locate(root)
+    if repo is None:
+        why = "git is not installed" if not have_git() else f"{shown(root)} is not in a git repository"
+        raise GitError(f"{what} needs git: {why}", "run 'git init' in the pipeline folder, or clone the team's repository")
+    return repo
 
 
 def shown(path: Path) -> str:
@@ -224,3 +234,247 @@ def _by_hand(repo: Repo, rels: list[str], message: str, command: str, reason: st
     steps += [f"{prefix} add -- {files}",
               f"{prefix} commit -m {shlex.quote(message)} -m {shlex.quote(f'{TRAILER}: {command}')} -- {files}"]
     return f"pipe: warning: {reason}\n  The contact files are written; {lead}:\n    " + "\n    ".join(steps)
+
+
+# --- reading history ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    date: str  # the author date, YYYY-MM-DD
+    author: str
+    email: str
+    subject: str
+    command: str | None = None  # the Pipe-Command trailer: None for a commit pipe did not make
+    undoes: tuple[str, ...] = ()
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7]
+
+
+def log(repo: Repo, *args: str) -> list[Commit]:
+    result = repo.run("log", f"--format={_FORMAT}", *args)
+    if result.returncode != 0:
+        if "does not have any commits" in result.stderr or "bad default revision" in result.stderr:
+            return []
+        raise GitError(f"git log failed: {result.stderr.strip()}")
+    out = []
+    for record in result.stdout.split("\x1e"):
+        fields = record.strip("\n").split("\x1f")
+        if len(fields) < 7:
+            continue
+        sha, day, author, email, subject, command, undoes = fields[:7]
+        out.append(Commit(sha, day, author, email, subject, command.strip() or None,
+                          tuple(u.strip() for u in undoes.split(",") if u.strip())))
+    return out
+
+
+def pipe_commits(repo: Repo, *args: str) -> list[Commit]:
+    """The commits pipe made (those with the trailer), newest first."""
+    return [c for c in log(repo, f"--grep=^{TRAILER}:", *args) if c.command]
+
+
+def file_commits(repo: Repo, rel: str) -> list[Commit]:
+    """Every commit that touched one file, newest first.
+
+    Not --follow: contact files are alike, so git's rename guess would take another contact's
+    creation for this one's; pipe never renames a contact's file.
+    """
+    return log(repo, "--", rel)
+
+
+# --- undo --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UndoPlan:
+    commit: Commit
+    files: list[str]
+    stat: str
+
+
+def plan_undo(repo: Repo) -> UndoPlan:
+    """The newest pipe commit not undone yet, checked so that `git revert` can take it back cleanly."""
+    busy = repo.busy()
+    if busy:
+        raise UndoRefused(f"{busy} is in progress", "finish it first (see git status)")
+    undone: set[str] = set()
+    target = None
+    for commit in pipe_commits(repo):
+        if commit.command == "init":  # the pipeline itself is not taken back; nothing older is pipe's
+            break
+        if commit.command == "undo":
+            undone.update(commit.undoes)
+        elif commit.sha not in undone:
+            target = commit
+            break
+    if target is None:
+        raise UndoRefused("nothing to undo: no commit made by pipe on this branch",
+                          f"pipe marks its commits with a '{TRAILER}:' trailer; see 'pipe changes'")
+    shown_stat = repo.run("show", "--stat", "--format=", "--relative", target.sha).stdout.rstrip()
+    files = [f for f in repo.run("diff-tree", "--no-commit-id", "--name-only", "-r", "-z", "--root", "--relative",
+                                 target.sha).stdout.split("\0") if f]
+    # a file as the commit left it (even when changed and changed back since) reverts cleanly
+    since = [f for f in repo.run("diff", "--name-only", "-z", "--relative", target.sha, "HEAD", "--", *files)
+             .stdout.split("\0") if f] if files else []
+    if since:
+        newest = log(repo, "-1", f"{target.sha}..HEAD", "--", *since)
+        by = "".join(f"; {c.short} '{c.subject}' ({c.author}, {c.date}) changed it since" for c in newest)
+        raise UndoRefused(f"cannot undo {target.short} '{target.subject}': it is not the newest change to {', '.join(since)}{by}",
+                          "undo only takes back the newest change to a contact; change it back with a pipe command, or by hand")
+    status = repo.run("status", "--porcelain", "-z", "--untracked-files=no", env={"GIT_OPTIONAL_LOCKS": "0"}).stdout
+    entries = [e for e in status.split("\0") if len(e) > 3]
+    if any(e[0] not in " ?" for e in entries):
+        raise UndoRefused("you have staged changes, and git revert needs them out of the way",
+                          "commit them, or unstage them (git restore --staged FILE), then pipe undo")
+    dirty = sorted({repo.from_top(e[3:]) for e in entries if e[1] != " "} & set(files))
+    if dirty:
+        raise UndoRefused(f"{', '.join(dirty)} has changes not committed yet",
+                          "commit them, or drop them (git restore FILE), then pipe undo")
+    return UndoPlan(target, files, shown_stat)
+
+
+def undo(repo: Repo, plan: UndoPlan) -> str:
+    """Revert the planned commit with git revert, as one commit marked as pipe's; returns the new commit's sha."""
+    target = plan.commit
+    reverted = repo.run("revert", "--no-commit", target.sha)
+    if reverted.returncode != 0:
+        repo.run("revert", "--abort")
+        raise GitError(f"git revert failed: {reverted.stderr.strip() or reverted.stdout.strip()}",
+                       "nothing was changed; see git status")
+    message = f"undo {target.subject}"
+    done = repo.run("commit", "--quiet", "-m", message, "-m", f"{TRAILER}: undo\n{UNDOES}: {target.sha}")
+    if done.returncode != 0:
+        said = (done.stderr + done.stdout).strip()
+        raise GitError(f"the revert is applied but git did not commit it: {said}",
+                       f"commit it: git commit -m {shlex.quote(message)} -m '{TRAILER}: undo' -m '{UNDOES}: {target.sha}'"
+                       "; or drop it: git revert --abort")
+    return repo.run("rev-parse", "HEAD").stdout.strip()
+
+
+# --- sync --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncResult:
+    upstream: str
+    arrived: list[Commit] = field(default_factory=list)  # commits that came from the others, newest first
+    files: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)  # (path, before, after)
+    pushed: int = 0
+    published: bool = False  # the branch did not exist on the remote: it was pushed there first
+    conflicts: list[str] = field(default_factory=list)
+
+
+def sync(repo: Repo, folder: str) -> SyncResult:
+    """Pull with rebase, then push. Stops, leaving the rebase for the user, when the same file changed on both sides."""
+    busy = repo.busy()
+    if busy:
+        raise GitError(f"{busy} is in progress (an earlier pipe sync stopped on a conflict?)", resolve_hint(repo))
+    status = repo.run("status", "--porcelain", "-z", "--untracked-files=no", env={"GIT_OPTIONAL_LOCKS": "0"})
+    dirty = [repo.from_top(e[3:]) for e in status.stdout.split("\0") if len(e) > 3]
+    if dirty:
+        raise GitError("uncommitted changes in " + ", ".join(dirty[:10]) + (" ..." if len(dirty) > 10 else ""),
+                       "commit them (git commit -- FILE) or put them aside (git stash), then pipe sync")
+    branch = repo.run("symbolic-ref", "--quiet", "--short", "HEAD").stdout.strip()
+    if not branch:
+        raise GitError("HEAD is detached: not on a branch", "check out your branch: git switch main")
+    if repo.run("rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
+        raise GitError(f"{branch} has no commit yet", "get the team's history first: git pull")
+    remote, ref, configured = _upstream(repo, branch)
+    _ok(repo.run("fetch", "--quiet", remote), "git fetch failed", "check the network and the remote: git remote -v")
+    name = ref.removeprefix("refs/heads/")
+    tracking = f"refs/remotes/{remote}/{name}"
+    result = SyncResult(f"{remote}/{name}")
+    if repo.run("rev-parse", "--verify", "--quiet", tracking).returncode != 0:  # not on the remote yet
+        result.published = True
+        result.pushed = int(repo.run("rev-list", "--count", "HEAD").stdout.strip() or 0)
+        _ok(repo.run("push", "--quiet", remote, f"HEAD:{ref}"), "git push failed",
+            "check the network and your rights on the remote: git remote -v")
+        repo.run("fetch", "--quiet", remote)
+        repo.run("branch", "--quiet", f"--set-upstream-to={remote}/{name}")
+        return result
+    if not configured:
+        repo.run("branch", "--quiet", f"--set-upstream-to={remote}/{name}")
+    head, up = repo.run("rev-parse", "HEAD", tracking).stdout.split()
+    base = _ok(repo.run("merge-base", "HEAD", tracking), "this branch and the remote share no history",
+               "check that the remote is the team's repository: git remote -v").stdout.strip()
+    if up != base:
+        result.arrived = log(repo, f"{head}..{up}")
+        result.files = _changed_files(repo, base, up, folder)
+        rebased = repo.run("rebase", "--quiet", tracking)
+        if rebased.returncode != 0:
+            unmerged = repo.run("diff", "--name-only", "--diff-filter=U", "-z").stdout.split("\0")
+            result.conflicts = [repo.from_top(p) for p in unmerged if p]
+            if not result.conflicts:
+                said = (rebased.stderr + rebased.stdout).strip()
+                if repo.busy():
+                    repo.run("rebase", "--abort")
+                raise GitError(f"git rebase failed: {said}", "nothing was changed; see git status")
+            return result
+    result.pushed = int(repo.run("rev-list", "--count", f"{tracking}..HEAD").stdout.strip() or 0)
+    if result.pushed:
+        _ok(repo.run("push", "--quiet", remote, f"HEAD:{ref}"), "git push failed",
+            "if someone pushed in the meantime, run pipe sync again")
+    return result
+
+
+def resolve_hint(repo: Repo | None = None, files: Sequence[str] = ()) -> str:
+    """How to finish a sync that stopped on a conflict: exact commands when the files are known."""
+    g = _git_prefix(repo.root) if repo else "git"
+    added = f"{g} add -- {' '.join(shlex.quote(f) for f in files)}" if files else f"{g} add FILE"
+    return ("in each file keep the right lines and delete the <<<<<<< ======= >>>>>>> lines ('pipe check' shows "
+            f"where), then run:\n          {added}\n          {g} rebase --continue\n          pipe sync\n"
+            f"        or put everything back as it was before the sync: {g} rebase --abort")
+
+
+def _ok(result: subprocess.CompletedProcess[str], what: str, hint: str) -> subprocess.CompletedProcess[str]:
+    if result.returncode != 0:
+        said = (result.stderr + result.stdout).strip()
+        raise GitError(f"{what}: {said}" if said else what, hint)
+    return result
+
+
+def _upstream(repo: Repo, branch: str) -> tuple[str, str, bool]:
+    """The branch's remote and its ref there, and whether that is configured (else the obvious remote's same name)."""
+    line = repo.run("for-each-ref", "--format=%(upstream:remotename)%00%(upstream:remoteref)", f"refs/heads/{branch}")
+    remote, _, ref = line.stdout.strip().partition("\0")
+    if remote and ref:
+        return remote, ref, True
+    remotes = repo.run("remote").stdout.split()
+    if not remotes:
+        raise GitError("no remote to sync with", "add the team's shared repository: git remote add origin URL")
+    if "origin" not in remotes and len(remotes) > 1:
+        raise GitError(f"{branch} has no upstream and there are several remotes",
+                       f"choose one: git branch --set-upstream-to=REMOTE/{branch}")
+    return ("origin" if "origin" in remotes else remotes[0]), f"refs/heads/{branch}", False
+
+
+def _changed_files(repo: Repo, base: str, up: str, folder: str) -> list[tuple[str, bytes | None, bytes | None]]:
+    """Each file under `folder` that changed between base and up, with its text on both sides (one git cat-file)."""
+    listed = repo.run("diff", "--name-only", "-z", "--no-renames", "--relative", base, up, "--", folder).stdout
+    paths = [p for p in listed.split("\0") if p]
+    if not paths:
+        return []
+    wanted = [f"{rev}:./{p}" for p in paths for rev in (base, up)]
+    blobs = _cat_file(repo, wanted)
+    return [(p, blobs[2 * i], blobs[2 * i + 1]) for i, p in enumerate(paths)]
+
+
+def _cat_file(repo: Repo, names: list[str]) -> list[bytes | None]:
+    result = subprocess.run(["git", "cat-file", "--batch"], cwd=repo.root, capture_output=True,
+                            input=("\n".join(names) + "\n").encode("utf-8"), check=False)
+    data, pos = result.stdout, 0
+    out: list[bytes | None] = []
+    for _ in names:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            out.append(data[pos:pos + size])
+            pos += size + 1
+        else:
+            out.append(None)
+    return out

@@ -281,3 +281,265 @@ def test_a_command_during_a_stopped_rebase_does_not_commit(repo: Path) -> None:
     result = ok(repo, "log", "anna", "call")
     assert subjects(repo) == before
     assert "a rebase is in progress" in result.stderr
+
+
+# --- history, undo, changes ---------------------------------------------------------------------
+
+
+def test_history_merges_the_files_stage_history_with_its_commits(repo: Path) -> None:
+    for args in ZHANG_TO_B:
+        ok(repo, *args)
+    ok(repo, "log", "anna", "call")
+    result = ok(repo, "history", "zhang", "--format", "json")
+    import json
+
+    rows = json.loads(result.stdout)
+    commits = [r["change"] for r in rows if r["kind"] == "commit"]
+    stages = [r["change"] for r in rows if r["kind"] == "stage"]
+    assert commits == [
+        "promote Zhang Wei (Huaxin Logistics): C -> B",
+        "qualify Zhang Wei (Huaxin Logistics)",
+        "promote Zhang Wei (Huaxin Logistics): FA -> C",
+        "log Zhang Wei (Huaxin Logistics): meeting held",
+        "meet Zhang Wei (Huaxin Logistics): 2026-11-25, O -> FA",
+        "add Zhang Wei (Huaxin Logistics)",
+    ]
+    assert stages == ["C -> B", "FA -> C", "O -> FA: first meeting set for 2026-11-25", "-> O: added"]
+    assert all(r["author"] == "Test Seller" for r in rows if r["kind"] == "commit")
+    dates = [r["date"] for r in rows]
+    assert dates == sorted(dates, reverse=True)
+    table = ok(repo, "history", "zhang").stdout
+    assert "promote Zhang Wei (Huaxin Logistics): C -> B" in table
+    assert "Anna" not in table
+
+
+def test_undo_reverts_the_last_pipe_commit_after_showing_it(repo: Path) -> None:
+    ok(repo, "log", "anna", "call", "--outcome", "talked")
+    ok(repo, "meet", "anna", "2026-12-02")
+    met = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "notes.txt").write_text("mine\n", encoding="utf-8")
+    git(repo, "add", "notes.txt")
+    git(repo, "commit", "-qm", "my own notes")  # a commit pipe did not make is never undone
+    result = ok(repo, "undo", "--yes")
+    assert "This undoes" in result.stdout
+    assert "meet Anna Berg (Nordlys AS): 2026-12-02, O -> FA" in result.stdout
+    assert "contacts/anna-berg.yaml" in result.stdout
+    assert subjects(repo)[:2] == ["undo meet Anna Berg (Nordlys AS): 2026-12-02, O -> FA", "my own notes"]
+    assert trailer(repo) == "undo"
+    assert trailer(repo, key="Pipe-Undoes") == met
+    anna = contact_file(repo, "anna-berg").read_text(encoding="utf-8")
+    assert "stage: opportunity" in anna
+    assert "first_meeting" not in anna
+    assert "kind: call" in anna
+    assert (repo / "notes.txt").is_file()
+    # undoing again takes back the pipe commit before (its file changed since, and back), not the undo
+    ok(repo, "undo", "--yes")
+    assert subjects(repo)[0] == "undo log Anna Berg (Nordlys AS): call talked"
+    assert "activities" not in contact_file(repo, "anna-berg").read_text(encoding="utf-8")
+    ok(repo, "undo", "--yes")
+    assert subjects(repo)[0] == "undo add Zhang Wei (Huaxin Logistics)"
+    assert not contact_file(repo, "zhang-wei").exists()
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_undo_asks_first(repo: Path) -> None:
+    before = subjects(repo)
+    declined = pipe(repo, "undo", input="n\n")
+    assert declined.exit_code == 1
+    assert "Nothing undone" in declined.stdout
+    assert subjects(repo) == before
+    accepted = pipe(repo, "undo", input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert subjects(repo)[0] == "undo add Zhang Wei (Huaxin Logistics)"
+
+
+def test_undo_refuses_when_the_commit_is_not_the_newest_change_to_its_file(repo: Path) -> None:
+    from pipecli.commands.common import STATE, session
+    from pipecli.model import Append
+
+    STATE.reset(directory=str(repo), today=TODAY)
+    s = session()
+    for slug in ("anna-berg", "zhang-wei"):
+        s.save(s.resolve(slug), [Append(("tags",), "fair")])
+    s.commit("tag: 2 contacts")
+    anna = contact_file(repo, "anna-berg")
+    anna.write_text(anna.read_text(encoding="utf-8") + "# edited by hand\n", encoding="utf-8")
+    git(repo, "commit", "-qam", "fix anna by hand")
+    before = subjects(repo)
+    result = pipe(repo, "undo", "--yes")
+    assert result.exit_code == 1
+    assert "cannot undo" in result.stderr
+    assert "'tag: 2 contacts': it is not the newest change to contacts/anna-berg.yaml;" in result.stderr
+    assert "'fix anna by hand' (Test Seller" in result.stderr
+    assert subjects(repo) == before
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_undo_refuses_over_uncommitted_or_staged_changes(repo: Path) -> None:
+    zhang = contact_file(repo, "zhang-wei")
+    zhang.write_text(zhang.read_text(encoding="utf-8") + "# not committed\n", encoding="utf-8")
+    before = subjects(repo)
+    dirty = pipe(repo, "undo", "--yes")
+    assert dirty.exit_code == 1
+    assert "contacts/zhang-wei.yaml has changes not committed" in dirty.stderr
+    git(repo, "add", "contacts/zhang-wei.yaml")
+    staged = pipe(repo, "undo", "--yes")
+    assert staged.exit_code == 1
+    assert "staged changes" in staged.stderr
+    assert subjects(repo) == before
+    assert git(repo, "status", "--porcelain") == "M  contacts/zhang-wei.yaml\n"
+
+
+def test_undo_with_nothing_to_undo(tmp_path: Path) -> None:
+    root = init(tmp_path / "sales")
+    result = pipe(root, "undo", "--yes")
+    assert result.exit_code == 1
+    assert "nothing to undo" in result.stderr
+    outside = tmp_path / "plain"
+    CliRunner().invoke(app, ["init", "--no-git", str(outside)])
+    assert "needs git" in pipe(outside, "undo", "--yes").stderr
+
+
+def test_changes_lists_pipes_commits_by_date_and_author(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "2026-11-02T10:00:00")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-11-02T10:00:00")
+    ok(repo, "log", "anna", "call")
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "2026-11-26T10:00:00")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-11-26T10:00:00")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Bo Li")
+    ok(repo, "log", "zhang", "email", "--outcome", "replied")
+    (repo / "notes.txt").write_text("x\n", encoding="utf-8")
+    git(repo, "add", "notes.txt")
+    git(repo, "commit", "-qm", "not a pipe commit")
+
+    every = ok(repo, "changes", "--format", "json")
+    import json
+
+    changes = [row["change"] for row in json.loads(every.stdout)]
+    assert changes[:2] == ["log Zhang Wei (Huaxin Logistics): email replied", "log Anna Berg (Nordlys AS): call"]
+    assert "not a pipe commit" not in changes
+    recent = ok(repo, "changes", "--since", "-1w").stdout  # today is 2026-11-30
+    assert "email replied" in recent
+    assert "Anna" not in recent
+    assert recent.rstrip().endswith("1 change")
+    by_bo = ok(repo, "changes", "--author", "bo").stdout
+    assert "email replied" in by_bo
+    assert "Anna Berg" not in by_bo
+
+
+# --- the team: two clones of one shared repository -------------------------------------------------
+
+
+@pytest.fixture
+def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Anna's clone (which published the pipeline) and Bo's clone of the same bare repository."""
+    shared = tmp_path / "shared.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(shared))
+    anna = init(tmp_path / "anna")
+    ok(anna, "add", "Zhang Wei", "--company", "Huaxin Logistics")
+    ok(anna, "add", "Ola Nordmann", "--company", "Fjord AS")
+    git(anna, "remote", "add", "origin", str(shared))
+    published = ok(anna, "sync")
+    assert "Published" in published.stdout
+    git(tmp_path, "clone", "--quiet", str(shared), "bo")
+    return anna, tmp_path / "bo"
+
+
+def as_bo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Bo Li")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Bo Li")
+
+
+def test_edits_to_different_contacts_sync_cleanly_both_ways(team: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo = team
+    ok(anna, "log", "ola", "call", "--outcome", "talked", "--note", "anna called")
+    with monkeypatch.context() as env:
+        as_bo(env)
+        ok(bo, "meet", "zhang", "2026-12-03")
+        ok(bo, "add", "Li Na", "--company", "Jade Trading")
+    assert "Sent 1 commit" in ok(anna, "sync").stdout
+    with monkeypatch.context() as env:
+        as_bo(env)
+        synced = ok(bo, "sync")
+    assert "Arrived from origin/main: 1 commit by Test Seller" in synced.stdout
+    assert "changed  Ola Nordmann (Fjord AS)" in synced.stdout
+    assert "Sent 2 commits" in synced.stdout
+    back = ok(anna, "sync")
+    assert "2 commits by Bo Li" in back.stdout
+    assert "moved    Zhang Wei (Huaxin Logistics): O -> FA" in back.stdout
+    assert "added    Li Na (Jade Trading) at O" in back.stdout
+    for name in ("zhang-wei", "ola-nordmann", "li-na"):
+        assert contact_file(anna, name).read_bytes() == contact_file(bo, name).read_bytes()
+    assert "anna called" in contact_file(bo, "ola-nordmann").read_text(encoding="utf-8")
+    assert git(anna, "rev-parse", "HEAD") == git(bo, "rev-parse", "HEAD")
+    assert git(bo, "log", "--merges", "--format=%s") == ""  # rebased: a straight history
+    assert ok(anna, "check").exit_code == 0
+    assert "Up to date with origin/main" in ok(anna, "sync").stdout
+
+
+def test_edits_to_one_contact_are_a_conflict_with_nothing_lost(team: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo = team
+    ok(anna, "log", "zhang", "call", "--outcome", "talked", "--note", "Anna: wants a demo")
+    ok(anna, "sync")
+    with monkeypatch.context() as env:
+        as_bo(env)
+        ok(bo, "log", "zhang", "call", "--outcome", "left-message", "--note", "Bo: left a message")
+        bo_commit = git(bo, "rev-parse", "HEAD").strip()
+        stopped = pipe(bo, "sync")
+    assert stopped.exit_code == 1
+    assert "sync stopped" in stopped.stderr
+    assert "contacts/zhang-wei.yaml  Zhang Wei (Huaxin Logistics)" in stopped.stderr
+    assert "pipe check" in stopped.stderr
+    told = [shlex.split(line) for line in stopped.stderr.splitlines() if line.startswith("          ")]
+    assert [cmd[-2:] for cmd in told] == [["--", "contacts/zhang-wei.yaml"], ["rebase", "--continue"], ["pipe", "sync"]]
+    text = contact_file(bo, "zhang-wei").read_text(encoding="utf-8")
+    assert "Anna: wants a demo" in text
+    assert "Bo: left a message" in text
+    assert "<<<<<<<" in text
+    checked = pipe(bo, "check")
+    assert checked.exit_code == 1
+    assert "contacts/zhang-wei.yaml" in checked.stdout
+    assert "unresolved git merge conflict" in checked.stdout
+    # nothing lost: Bo's commit is still his branch, Anna's is on the remote
+    assert git(bo, "rev-parse", "refs/heads/main").strip() == bo_commit
+    assert "Bo: left a message" in git(bo, "show", "main:contacts/zhang-wei.yaml")
+    assert "Anna: wants a demo" in git(bo, "show", "origin/main:contacts/zhang-wei.yaml")
+    # a second sync before resolving refuses, and says how to go on
+    again = pipe(bo, "sync")
+    assert again.exit_code == 1
+    assert "rebase is in progress" in again.stderr
+
+    # Bo resolves by keeping both calls, as the message says, and syncs again
+    kept = "".join(line + "\n" for line in text.splitlines() if not line.startswith(("<<<<<<<", "=======", ">>>>>>>")))
+    contact_file(bo, "zhang-wei").write_text(kept, encoding="utf-8")
+    assert ok(bo, "check").exit_code == 0
+    for command in told[:2]:  # git add, git rebase --continue: as the message said
+        subprocess.run(command, check=True, capture_output=True, env={**os.environ, "GIT_EDITOR": "true"})
+    with monkeypatch.context() as env:
+        as_bo(env)
+        assert "Sent 1 commit" in ok(bo, "sync").stdout
+    ok(anna, "sync")
+    final = contact_file(anna, "zhang-wei").read_text(encoding="utf-8")
+    assert "Anna: wants a demo" in final
+    assert "Bo: left a message" in final
+
+
+def test_the_owner_is_set_per_clone_without_touching_the_shared_settings(team: tuple[Path, Path],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo = team
+    (bo / ".pipe").mkdir()
+    (bo / ".pipe" / "local.yaml").write_text("owner: bo\n", encoding="utf-8")
+    with monkeypatch.context() as env:
+        as_bo(env)
+        ok(bo, "add", "Li Na")
+    ok(anna, "add", "Kari Holm")  # no local setting: git's user.name
+    assert "owner: bo\n" in contact_file(bo, "li-na").read_text(encoding="utf-8")
+    assert "owner: Test Seller\n" in contact_file(anna, "kari-holm").read_text(encoding="utf-8")
+    assert git(bo, "status", "--porcelain", "--ignored") == "!! .pipe/\n"  # the local settings are never committed
+    listed = ok(bo, "list", "--owner", "bo").stdout
+    assert "li-na" in listed
+    assert "zhang-wei" not in listed
+    (bo / ".pipe" / "local.yaml").write_text("owners: bo\n", encoding="utf-8")
+    bad = pipe(bo, "list")
+    assert bad.exit_code == 1
+    assert ".pipe/local.yaml: unknown setting 'owners'" in bad.stderr

@@ -92,9 +92,9 @@ def today() -> date:
 
 
 def register(app: typer.Typer) -> None:
-    from . import check, contacts, stages
+    from . import check, contacts, git, stages
 
-    for module in (contacts, stages, check):
+    for module in (contacts, stages, check, git):
         module.register(app)
 
 
