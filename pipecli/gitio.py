@@ -45,12 +45,12 @@ def init(path: Path) -> None:
 
 
 def user_name(path: Path) -> str | None:
-    """The name git would write as the author here (user.name, or GIT_AUTHOR_NAME when set)."""
+    """The author name git writes here: GIT_AUTHOR_NAME when set, else user.name (never a guess from the host)."""
+    if os.environ.get("GIT_AUTHOR_NAME", "").strip():
+        return os.environ["GIT_AUTHOR_NAME"].strip()
     if not have_git():
         return None
-    result = git(["var", "GIT_AUTHOR_IDENT"], path)
-    name = result.stdout.rsplit(" <", 1)[0].strip() if result.returncode == 0 and " <" in result.stdout else ""
-    return name or None
+    return git(["config", "user.name"], path).stdout.strip() or None
 
 
 # --- where the repository is -------------------------------------------------------------------
@@ -175,10 +175,17 @@ def _intend(repo: Repo, rels: list[str]) -> subprocess.CompletedProcess[str]:
     return repo.run("add", "--intent-to-add", "--", *rels)
 
 
-def _status(repo: Repo, rels: Sequence[str] = ()) -> list[tuple[str, str]]:
-    """(XY state, path relative to the pipeline folder) for each changed or untracked path among `rels`."""
-    out = repo.run("status", "--porcelain", "-z", "--", *rels, env={"GIT_OPTIONAL_LOCKS": "0"}).stdout
-    return [(entry[:2], repo.from_top(entry[3:])) for entry in out.split("\0") if len(entry) > 3]
+def _status(repo: Repo, rels: Sequence[str] = (), untracked: bool = True) -> list[tuple[str, str]]:
+    """(XY state, path relative to the pipeline folder) for each changed path (among `rels`, when given)."""
+    args = ["status", "--porcelain", "-z"] + ([] if untracked else ["--untracked-files=no"])
+    entries = iter(repo.run(*args, "--", *rels, env={"GIT_OPTIONAL_LOCKS": "0"}).stdout.split("\0"))
+    out = []
+    for entry in entries:
+        if len(entry) > 3:
+            out.append((entry[:2], repo.from_top(entry[3:])))
+            if entry[0] in "RC":  # a rename or copy: the next entry is where it came from
+                next(entries, None)
+    return out
 
 
 def _git_prefix(root: Path) -> str:
@@ -257,8 +264,8 @@ class Commit:
 def log(repo: Repo, *args: str) -> list[Commit]:
     result = repo.run("log", f"--format={_FORMAT}", *args)
     if result.returncode != 0:
-        if "does not have any commits" in result.stderr or "bad default revision" in result.stderr:
-            return []
+        if repo.run("rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
+            return []  # a branch with no commit yet
         raise GitError(f"git log failed: {result.stderr.strip()}")
     out = []
     for record in result.stdout.split("\x1e"):
@@ -324,14 +331,13 @@ def plan_undo(repo: Repo) -> UndoPlan:
         by = "".join(f"; {c.short} '{c.subject}' ({c.author}, {c.date}) changed it since" for c in newest)
         raise UndoRefused(f"cannot undo {target.short} '{target.subject}': it is not the newest change to {', '.join(since)}{by}",
                           "undo only takes back the newest change to a contact; change it back with a pipe command, or by hand")
-    status = repo.run("status", "--porcelain", "-z", "--untracked-files=no", env={"GIT_OPTIONAL_LOCKS": "0"}).stdout
-    entries = [e for e in status.split("\0") if len(e) > 3]
-    if any(e[0] not in " ?" for e in entries):
+    entries = _status(repo, untracked=False)
+    if any(state[0] != " " for state, _ in entries):
         raise UndoRefused("you have staged changes, and git revert needs them out of the way",
                           "commit them, or unstage them (git restore --staged FILE), then pipe undo")
-    dirty = sorted({repo.from_top(e[3:]) for e in entries if e[1] != " "} & set(files))
+    dirty = sorted({path for state, path in entries if state[1] != " "} & set(files))
     if dirty:
-        raise UndoRefused(f"{', '.join(dirty)} has changes not committed yet",
+        raise UndoRefused(f"{', '.join(dirty)} {'has' if len(dirty) == 1 else 'have'} changes not committed yet",
                           "commit them, or drop them (git restore FILE), then pipe undo")
     return UndoPlan(target, files, shown_stat)
 
@@ -372,8 +378,7 @@ def sync(repo: Repo, folder: str) -> SyncResult:
     busy = repo.busy()
     if busy:
         raise GitError(f"{busy} is in progress (an earlier pipe sync stopped on a conflict?)", resolve_hint(repo))
-    status = repo.run("status", "--porcelain", "-z", "--untracked-files=no", env={"GIT_OPTIONAL_LOCKS": "0"})
-    dirty = [repo.from_top(e[3:]) for e in status.stdout.split("\0") if len(e) > 3]
+    dirty = [path for _, path in _status(repo, untracked=False)]
     if dirty:
         raise GitError("uncommitted changes in " + ", ".join(dirty[:10]) + (" ..." if len(dirty) > 10 else ""),
                        "commit them (git commit -- FILE) or put them aside (git stash), then pipe sync")

@@ -532,9 +532,14 @@ def test_the_owner_is_set_per_clone_without_touching_the_shared_settings(team: t
     with monkeypatch.context() as env:
         as_bo(env)
         ok(bo, "add", "Li Na")
-    ok(anna, "add", "Kari Holm")  # no local setting: git's user.name
+    ok(anna, "add", "Kari Holm")  # no local setting: git's author name
+    with monkeypatch.context() as env:
+        env.delenv("GIT_AUTHOR_NAME")
+        git(anna, "config", "user.name", "Anna Berg")
+        ok(anna, "add", "Per Dahl")  # git's user.name
     assert "owner: bo\n" in contact_file(bo, "li-na").read_text(encoding="utf-8")
     assert "owner: Test Seller\n" in contact_file(anna, "kari-holm").read_text(encoding="utf-8")
+    assert "owner: Anna Berg\n" in contact_file(anna, "per-dahl").read_text(encoding="utf-8")
     assert git(bo, "status", "--porcelain", "--ignored") == "!! .pipe/\n"  # the local settings are never committed
     listed = ok(bo, "list", "--owner", "bo").stdout
     assert "li-na" in listed
@@ -543,3 +548,11 @@ def test_the_owner_is_set_per_clone_without_touching_the_shared_settings(team: t
     bad = pipe(bo, "list")
     assert bad.exit_code == 1
     assert ".pipe/local.yaml: unknown setting 'owners'" in bad.stderr
+
+
+def test_a_command_that_changes_nothing_makes_no_commit_and_no_warning(repo: Path) -> None:
+    ok(repo, "qualify", "zhang", "--budget")
+    before = subjects(repo)
+    again = ok(repo, "qualify", "zhang", "--budget")
+    assert subjects(repo) == before
+    assert again.stderr == ""
