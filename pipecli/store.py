@@ -85,6 +85,11 @@ def parse(data: bytes, rel: str) -> Any:
         raise Unreadable(rel, None, "not UTF-8 text", "save the file as UTF-8") from None
 
 
+def contact_of(data: bytes, rel: str) -> Contact:
+    """The contact in a file's bytes, read from disk or from git; Unreadable when it does not parse."""
+    return contact_from_data(Path(rel).stem, parse(data, rel))
+
+
 # --- slugs ------------------------------------------------------------------------------------
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")

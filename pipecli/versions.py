@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from .model import Contact, stage_letter
 
 if TYPE_CHECKING:
-    from .gitio import Commit
+    from .gitio import Commit, SyncResult
+
+# a contact file on both sides of a sync: (before, after), None where there was no file
+Sides = Mapping[str, tuple[Contact | None, Contact | None]]
 
 TIMELINE_COLUMNS = ("date", "kind", "change", "author", "commit")
 CHANGES_COLUMNS = ("date", "commit", "author", "change")
@@ -54,3 +57,37 @@ def arrival(path: str, before: Contact | None, after: Contact | None) -> str:
     if before.stage != after.stage:
         return f"moved    {after.label}: {stage_letter(before.stage)} -> {stage_letter(after.stage)}"
     return f"changed  {after.label}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def arrived_lines(result: SyncResult, sides: Sides) -> list[str]:
+    """What came from the others: a header, then one line per contact file (a file that does not parse: changed)."""
+    if not result.arrived:
+        return []
+    authors = ", ".join(sorted({c.author for c in result.arrived}))
+    lines = [f"Arrived from {result.upstream}: {_plural(len(result.arrived), 'commit')} by {authors}"]
+    for path, _, _ in result.files:
+        lines.append("  " + (arrival(path, *sides[path]) if path in sides else f"changed  {path}"))
+    return lines
+
+
+def sent_line(result: SyncResult) -> str:
+    if result.published:
+        return f"Published this pipeline to {result.upstream} ({_plural(result.pushed, 'commit')})."
+    if result.pushed:
+        return f"Sent {_plural(result.pushed, 'commit')} to {result.upstream}."
+    return f"Up to date with {result.upstream}." if not result.arrived else "Nothing to send."
+
+
+def conflict_message(result: SyncResult, sides: Sides) -> str:
+    """Which files changed on both sides, named by their contact, and why nothing is lost."""
+    listed = []
+    for path in result.conflicts:
+        after = sides.get(path, (None, None))[1]
+        listed.append(f"  {path}  {after.label}" if after else f"  {path}")
+    return (f"sync stopped: {_plural(len(result.conflicts), 'file')} changed both here and on {result.upstream}:\n"
+            + "\n".join(listed) + "\nNothing is lost: each file holds both versions, what arrived between <<<<<<< "
+            "and =======, yours between ======= and >>>>>>>.")

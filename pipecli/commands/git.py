@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
 import typer
 
 from .common import FORMAT_HELP, STATE, session
-
-if TYPE_CHECKING:
-    from ..model import Contact
 
 
 def history(
@@ -115,68 +109,26 @@ def sync() -> None:
       pipe sync
       pipe -C ~/sales sync
     """
+    import contextlib
+
     from .. import gitio
     from ..errors import SyncConflict
-    from ..store import CONTACTS_DIR
+    from ..store import CONTACTS_DIR, Unreadable, contact_of
+    from ..versions import arrived_lines, conflict_message, sent_line
 
     s = session()
     repo = gitio.require(s.store.root, "pipe sync")
     result = gitio.sync(repo, CONTACTS_DIR)
-    if result.arrived:
-        names = sorted({c.author for c in result.arrived})
-        typer.echo(f"Arrived from {result.upstream}: {len(result.arrived)} commit{'s' if len(result.arrived) != 1 else ''}"
-                   f" by {', '.join(names)}")
-        for line in _arrivals(result.files):
-            typer.echo(f"  {line}")
+    sides = {}
+    for path, before, after in result.files:
+        with contextlib.suppress(Unreadable):  # a file that does not parse is just "changed"
+            sides[path] = (None if before is None else contact_of(before, path),
+                           None if after is None else contact_of(after, path))
+    for line in arrived_lines(result, sides):
+        typer.echo(line)
     if result.conflicts:
-        labels = _labels(result.files)
-        listed = "\n  ".join(f"{path}  {labels.get(path, '')}".rstrip() for path in result.conflicts)
-        count = len(result.conflicts)
-        raise SyncConflict(
-            f"sync stopped: {count} file{'s' if count != 1 else ''} changed both here and on {result.upstream}:\n  {listed}\n"
-            "Nothing is lost: each file holds both versions, what arrived between <<<<<<< and =======, "
-            "yours between ======= and >>>>>>>.", gitio.resolve_hint(repo, result.conflicts))
-    if result.published:
-        typer.echo(f"Published this pipeline to {result.upstream} ({result.pushed} commits).")
-    elif result.pushed:
-        typer.echo(f"Sent {result.pushed} commit{'s' if result.pushed != 1 else ''} to {result.upstream}.")
-    if not result.arrived and not result.pushed:
-        typer.echo(f"Up to date with {result.upstream}.")
-
-
-def _contact(path: str, data: bytes | None) -> Contact | None:
-    """The contact a file's text holds, None when there is no file; Unreadable when it does not parse."""
-    from ..model import contact_from_data
-    from ..store import parse
-
-    return None if data is None else contact_from_data(path.rsplit("/", 1)[-1].removesuffix(".yaml"), parse(data, path))
-
-
-def _arrivals(files: Sequence[tuple[str, bytes | None, bytes | None]]) -> list[str]:
-    from ..store import Unreadable
-    from ..versions import arrival
-
-    out = []
-    for path, old, new in files:
-        try:
-            out.append(arrival(path, _contact(path, old), _contact(path, new)))
-        except Unreadable:
-            out.append(f"changed  {path}")
-    return out
-
-
-def _labels(files: Sequence[tuple[str, bytes | None, bytes | None]]) -> dict[str, str]:
-    from ..store import Unreadable
-
-    out = {}
-    for path, _, new in files:
-        try:
-            contact = _contact(path, new)
-        except Unreadable:
-            continue
-        if contact is not None:
-            out[path] = contact.label
-    return out
+        raise SyncConflict(conflict_message(result, sides), gitio.resolve_hint(repo, result.conflicts))
+    typer.echo(sent_line(result))
 
 
 def register(app: typer.Typer) -> None:
