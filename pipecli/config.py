@@ -9,6 +9,7 @@ from typing import Any
 from .errors import ConfigError
 
 CONFIG_FILE = "pipe.yaml"
+LOCAL_FILE = ".pipe/local.yaml"  # this clone's own settings, never committed: they override pipe.yaml
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,12 @@ SETTINGS: tuple[Setting, ...] = (
             "How the O -> FA gate is met: field (a first meeting date is set) or phone (a second effective call).",
             choices=("field", "phone")),
     Setting("owner", None, (str, type(None)),
-            "Owner written into new contacts; empty means git's user.name."),
+            "Owner written into new contacts; empty means git's user.name. Set it per clone in .pipe/local.yaml."),
     Setting("sales_cycle_days", 90, int, "Your normal sales cycle in days: a B's decision date must fall within it.",
             check=_positive),
     Setting("target_closes", 4, (int, float), "How many sales you want to close per sales cycle.", check=_positive),
+    Setting("git.autocommit", True, bool,
+            "Commit each command's changes to git, one commit per command (off for one command: --no-commit)."),
 )
 
 
@@ -56,6 +59,11 @@ class Config:
         self.path = path
         self.values: dict[str, Any] = {s.key: s.default for s in SETTINGS}
         self.values.update(values or {})
+        self.explicit: dict[str, Any] = dict(values or {})  # what the file says, defaults left out
+
+    def overlaid(self, other: Config) -> Config:
+        """These settings with `other`'s explicit ones on top (a clone's .pipe/local.yaml over pipe.yaml)."""
+        return Config({**self.explicit, **other.explicit}, self.path)
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]

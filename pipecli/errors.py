@@ -55,3 +55,15 @@ class ConcurrentChange(PipeError):
 
 class FileProblem(PipeError):
     """A contact file that cannot be read or written as it stands."""
+
+
+class GitError(PipeError):
+    """git said no, or the pipeline is not in a state where the git step can run."""
+
+
+class UndoRefused(GitError):
+    pass
+
+
+class SyncConflict(GitError):
+    """`pipe sync` stopped because the same contacts changed on both sides."""

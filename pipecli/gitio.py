@@ -1,14 +1,32 @@
-"""git through subprocess argument lists, never a shell string."""
+"""git through subprocess argument lists, never a shell string: one commit per command, history, undo, sync."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from .errors import GitError, UndoRefused
+
+TRAILER = "Pipe-Command"  # marks a commit pipe made; `pipe undo` and `pipe changes` look for it
+UNDOES = "Pipe-Undoes"  # on an undo commit: the commit it reverted
+NOTED = Path(".pipe") / "unversioned-noted"  # "nothing is versioned" is said once per pipeline
+_BUSY = (("rebase-merge", "a rebase"), ("rebase-apply", "a rebase"), ("MERGE_HEAD", "a merge"),
+         ("CHERRY_PICK_HEAD", "a cherry-pick"), ("REVERT_HEAD", "a revert"))
+_FORMAT = ("%H%x1f%as%x1f%an%x1f%ae%x1f%s%x1f"
+           f"%(trailers:key={TRAILER},valueonly,separator=%x2C)%x1f%(trailers:key={UNDOES},valueonly,separator=%x2C)%x1e")
 
 
-def git(args: list[str], cwd: Path, check: bool = False) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=check)
+def git(args: list[str], cwd: Path, check: bool = False, input: str | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, encoding="utf-8",
+                          errors="replace", check=check, input=input,
+                          env={**os.environ, **env} if env else None)
 
 
 def have_git() -> bool:
@@ -27,16 +45,441 @@ def init(path: Path) -> None:
 
 
 def user_name(path: Path) -> str | None:
+    """The author name git writes here: GIT_AUTHOR_NAME when set, else user.name (never a guess from the host)."""
+    if os.environ.get("GIT_AUTHOR_NAME", "").strip():
+        return os.environ["GIT_AUTHOR_NAME"].strip()
     if not have_git():
         return None
-    result = git(["config", "user.name"], path)
-    return result.stdout.strip() or None
+    return git(["config", "user.name"], path).stdout.strip() or None
 
 
-def commit_changes(root: Path, paths: list[Path], message: str, config: object) -> str | None:
-    """Commit exactly `paths` with `message`; returns a note for the user, or None.
+# --- where the repository is -------------------------------------------------------------------
 
-    The full behaviour (autocommit setting, one commit per command, leaving staged work alone)
-    belongs to the git issue; until then changes are left for the user to commit.
-    """
+
+@dataclass(frozen=True)
+class Repo:
+    """The git work tree that holds a pipeline: `root` is the pipeline folder, `top` the work tree's top."""
+
+    root: Path
+    top: Path
+    gitdir: Path
+
+    def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return git(list(args), self.root, input=input, env=env)
+
+    def busy(self) -> str | None:
+        """The git operation left unfinished in this work tree (a stopped rebase...), or None."""
+        return next((what for name, what in _BUSY if (self.gitdir / name).exists()), None)
+
+    def from_top(self, path: str) -> str:
+        """A path git printed relative to the work tree's top, made relative to the pipeline folder."""
+        try:
+            return (self.top / path).relative_to(self.root).as_posix()
+        except ValueError:
+            return path
+
+
+def locate(root: Path) -> Repo | None:
+    """The work tree holding `root`, found as git finds it (the nearest .git upwards) without running git."""
+    if not have_git():
+        return None
+    here = root.resolve()
+    env_dir = os.environ.get("GIT_DIR")
+    if env_dir:
+        return Repo(here, Path(os.environ.get("GIT_WORK_TREE") or here).resolve(), Path(env_dir).resolve())
+    for folder in (here, *here.parents):
+        dot = folder / ".git"
+        if dot.is_dir():
+            return Repo(here, folder, dot)
+        if dot.is_file():  # a linked worktree or a submodule: "gitdir: <path>"
+            text = dot.read_text(encoding="utf-8", errors="replace").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            target = Path(text[len("gitdir:"):].strip())
+            return Repo(here, folder, target if target.is_absolute() else (folder / target).resolve())
     return None
+
+
+def require(root: Path, what: str) -> Repo:
+    repo = locate(root)
+    if repo is None:
+        why = "git is not installed" if not have_git() else f"{shown(root)} is not in a git repository"
+        raise GitError(f"{what} needs git: {why}", "run 'git init' in the pipeline folder, or clone the team's repository")
+    return repo
+
+
+def shown(path: Path) -> str:
+    """A folder as the user would type it from here: relative when it is below the current folder."""
+    try:
+        rel = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
+    return rel or "."
+
+
+# --- one commit per command --------------------------------------------------------------------
+
+
+def command_of(message: str) -> str:
+    """The command a commit message starts with: 'promote Zhang Wei ...' -> 'promote'."""
+    return (message.split() or ["pipe"])[0].rstrip(":")
+
+
+def commit_changes(root: Path, paths: Sequence[Path], message: str, config: Any,
+                   new: Sequence[Path] = ()) -> str | None:
+    """Commit exactly `paths` (of which `new` did not exist before) with `message`; a note for the user, or None.
+
+    `git commit --only -- paths` takes those files as they are on disk and leaves everything else in
+    the index alone: what the user staged stays staged. New files are first made known to git with
+    `git add --intent-to-add`, which stages no content. So a command costs one git process, two when
+    it creates a file. A failure leaves the files written and says what to run by hand.
+    """
+    if not config["git.autocommit"] or not paths:
+        return None
+    repo = locate(root)
+    if repo is None:
+        return _unversioned(root)
+    rels = _unique(_rel(root, p) for p in paths)
+    news = _unique(_rel(root, p) for p in new)
+    command = command_of(message)
+    busy = repo.busy()
+    if busy:
+        return _by_hand(repo, rels, message, command, f"{busy} is in progress, so pipe did not commit this change",
+                        "finish it first (see git status), then run")
+    if news:
+        added = _intend(repo, news)
+        if added.returncode != 0:
+            return _failed(repo, rels, message, command, added)
+    done = _commit(repo, rels, message, command)
+    if done.returncode != 0:
+        # a file an earlier command left uncommitted (--no-commit, a failed commit) is unknown to git: learn it, retry once
+        untracked = [path for state, path in _status(repo, rels) if state == "??" and path not in news]
+        if untracked and _intend(repo, untracked).returncode == 0:
+            news += untracked
+            done = _commit(repo, rels, message, command)
+    if done.returncode == 0:
+        return None
+    if news:  # take back the intent-to-add entries: the index is as the user left it
+        repo.run("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *news)
+    if not _status(repo, rels):
+        return None  # the command rewrote its files with what they held already: nothing to commit
+    return _failed(repo, rels, message, command, done)
+
+
+def _commit(repo: Repo, rels: list[str], message: str, command: str) -> subprocess.CompletedProcess[str]:
+    return repo.run("commit", "--quiet", "--only", "-m", message, "-m", f"{TRAILER}: {command}", "--", *rels)
+
+
+def _intend(repo: Repo, rels: list[str]) -> subprocess.CompletedProcess[str]:
+    """Make new files known to git without staging their content (so `commit --only` can take them)."""
+    return repo.run("add", "--intent-to-add", "--", *rels)
+
+
+def _status(repo: Repo, rels: Sequence[str] = (), untracked: bool = True) -> list[tuple[str, str]]:
+    """(XY state, path relative to the pipeline folder) for each changed path (among `rels`, when given)."""
+    args = ["status", "--porcelain", "-z"] + ([] if untracked else ["--untracked-files=no"])
+    entries = iter(repo.run(*args, "--", *rels, env={"GIT_OPTIONAL_LOCKS": "0"}).stdout.split("\0"))
+    out = []
+    for entry in entries:
+        if len(entry) > 3:
+            out.append((entry[:2], repo.from_top(entry[3:])))
+            if entry[0] in "RC":  # a rename or copy: the next entry is where it came from
+                next(entries, None)
+    return out
+
+
+def _git_prefix(root: Path) -> str:
+    """'git', or 'git -C FOLDER' when the pipeline is not the current folder: commands to copy as they are."""
+    where = shown(root)
+    return "git" if where == "." else f"git -C {shlex.quote(where)}"
+
+
+def _rel(root: Path, path: Path) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def _unique(items: Any) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _unversioned(root: Path) -> str | None:
+    marker = root / NOTED
+    if marker.exists():
+        return None
+    mark_unversioned(root)
+    why = "git is not installed" if not have_git() else f"{shown(root)} is not in a git repository"
+    return (f"pipe: note: nothing is versioned: {why}. The change is saved; to keep every version, run 'git init' "
+            "in the pipeline folder (this note is shown once; git.autocommit: false in pipe.yaml turns commits off)")
+
+
+def mark_unversioned(root: Path) -> None:
+    """Remember that the user knows this pipeline is not versioned, so it is said only once."""
+    marker = root / NOTED
+    try:
+        marker.parent.mkdir(exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass
+
+
+def _failed(repo: Repo, rels: list[str], message: str, command: str, result: subprocess.CompletedProcess[str]) -> str:
+    said = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+    first: list[str] = []
+    if (repo.gitdir / "index.lock").exists():
+        first.append(f"rm {shlex.quote(shown(repo.gitdir / 'index.lock'))}    # only if no other git command is running")
+    if repo.run("var", "GIT_AUTHOR_IDENT").returncode != 0 or repo.run("var", "GIT_COMMITTER_IDENT").returncode != 0:
+        first += ['git config --global user.name "Your Name"', 'git config --global user.email "you@example.com"']
+    reason = "git did not commit this change:\n    " + "\n    ".join(said[:12] or [f"git exited with {result.returncode}"])
+    return _by_hand(repo, rels, message, command, reason, "to commit them by hand, run", first)
+
+
+def _by_hand(repo: Repo, rels: list[str], message: str, command: str, reason: str, lead: str,
+             first: Sequence[str] = ()) -> str:
+    files = " ".join(shlex.quote(r) for r in rels)
+    prefix = _git_prefix(repo.root)
+    steps = [s.replace("git ", f"{prefix} ", 1) if s.startswith("git ") else s for s in first]
+    steps += [f"{prefix} add -- {files}",
+              f"{prefix} commit -m {shlex.quote(message)} -m {shlex.quote(f'{TRAILER}: {command}')} -- {files}"]
+    return f"pipe: warning: {reason}\n  The contact files are written; {lead}:\n    " + "\n    ".join(steps)
+
+
+# --- reading history ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    date: str  # the author date, YYYY-MM-DD
+    author: str
+    email: str
+    subject: str
+    command: str | None = None  # the Pipe-Command trailer: None for a commit pipe did not make
+    undoes: tuple[str, ...] = ()
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7]
+
+
+def log(repo: Repo, *args: str) -> list[Commit]:
+    result = repo.run("log", f"--format={_FORMAT}", *args)
+    if result.returncode != 0:
+        if repo.run("rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
+            return []  # a branch with no commit yet
+        raise GitError(f"git log failed: {result.stderr.strip()}")
+    out = []
+    for record in result.stdout.split("\x1e"):
+        fields = record.strip("\n").split("\x1f")
+        if len(fields) < 7:
+            continue
+        sha, day, author, email, subject, command, undoes = fields[:7]
+        out.append(Commit(sha, day, author, email, subject, command.strip() or None,
+                          tuple(u.strip() for u in undoes.split(",") if u.strip())))
+    return out
+
+
+def pipe_commits(repo: Repo, *args: str) -> list[Commit]:
+    """The commits pipe made (those with the trailer), newest first."""
+    return [c for c in log(repo, f"--grep=^{TRAILER}:", *args) if c.command]
+
+
+def file_commits(repo: Repo, rel: str) -> list[Commit]:
+    """Every commit that touched one file, newest first.
+
+    Not --follow: contact files are alike, so git's rename guess would take another contact's
+    creation for this one's; pipe never renames a contact's file.
+    """
+    return log(repo, "--", rel)
+
+
+# --- undo --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UndoPlan:
+    commit: Commit
+    files: list[str]
+    stat: str
+
+
+def plan_undo(repo: Repo) -> UndoPlan:
+    """The newest pipe commit not undone yet, checked so that `git revert` can take it back cleanly."""
+    busy = repo.busy()
+    if busy:
+        raise UndoRefused(f"{busy} is in progress", "finish it first (see git status)")
+    undone: set[str] = set()
+    target = None
+    for commit in pipe_commits(repo):
+        if commit.command == "init":  # the pipeline itself is not taken back; nothing older is pipe's
+            break
+        if commit.command == "undo":
+            undone.update(commit.undoes)
+        elif commit.sha not in undone:
+            target = commit
+            break
+    if target is None:
+        raise UndoRefused("nothing to undo: no commit made by pipe on this branch",
+                          f"pipe marks its commits with a '{TRAILER}:' trailer; see 'pipe changes'")
+    shown_stat = repo.run("show", "--stat", "--format=", "--relative", target.sha).stdout.rstrip()
+    files = [f for f in repo.run("diff-tree", "--no-commit-id", "--name-only", "-r", "-z", "--root", "--relative",
+                                 target.sha).stdout.split("\0") if f]
+    # a file as the commit left it (even when changed and changed back since) reverts cleanly
+    since = [f for f in repo.run("diff", "--name-only", "-z", "--relative", target.sha, "HEAD", "--", *files)
+             .stdout.split("\0") if f] if files else []
+    if since:
+        newest = log(repo, "-1", f"{target.sha}..HEAD", "--", *since)
+        by = "".join(f"; {c.short} '{c.subject}' ({c.author}, {c.date}) changed it since" for c in newest)
+        raise UndoRefused(f"cannot undo {target.short} '{target.subject}': it is not the newest change to {', '.join(since)}{by}",
+                          "undo only takes back the newest change to a contact; change it back with a pipe command, or by hand")
+    entries = _status(repo, untracked=False)
+    if any(state[0] != " " for state, _ in entries):
+        raise UndoRefused("you have staged changes, and git revert needs them out of the way",
+                          "commit them, or unstage them (git restore --staged FILE), then pipe undo")
+    dirty = sorted({path for state, path in entries if state[1] != " "} & set(files))
+    if dirty:
+        raise UndoRefused(f"{', '.join(dirty)} {'has' if len(dirty) == 1 else 'have'} changes not committed yet",
+                          "commit them, or drop them (git restore FILE), then pipe undo")
+    return UndoPlan(target, files, shown_stat)
+
+
+def undo(repo: Repo, plan: UndoPlan) -> str:
+    """Revert the planned commit with git revert, as one commit marked as pipe's; returns the new commit's sha."""
+    target = plan.commit
+    reverted = repo.run("revert", "--no-commit", target.sha)
+    if reverted.returncode != 0:
+        repo.run("revert", "--abort")
+        raise GitError(f"git revert failed: {reverted.stderr.strip() or reverted.stdout.strip()}",
+                       "nothing was changed; see git status")
+    message = f"undo {target.subject}"
+    done = repo.run("commit", "--quiet", "-m", message, "-m", f"{TRAILER}: undo\n{UNDOES}: {target.sha}")
+    if done.returncode != 0:
+        said = (done.stderr + done.stdout).strip()
+        raise GitError(f"the revert is applied but git did not commit it: {said}",
+                       f"commit it: git commit -m {shlex.quote(message)} -m '{TRAILER}: undo' -m '{UNDOES}: {target.sha}'"
+                       "; or drop it: git revert --abort")
+    return repo.run("rev-parse", "HEAD").stdout.strip()
+
+
+# --- sync --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncResult:
+    upstream: str
+    arrived: list[Commit] = field(default_factory=list)  # commits that came from the others, newest first
+    files: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)  # (path, before, after)
+    pushed: int = 0
+    published: bool = False  # the branch did not exist on the remote: it was pushed there first
+    conflicts: list[str] = field(default_factory=list)
+
+
+def sync(repo: Repo, folder: str) -> SyncResult:
+    """Pull with rebase, then push. Stops, leaving the rebase for the user, when the same file changed on both sides."""
+    busy = repo.busy()
+    if busy:
+        raise GitError(f"{busy} is in progress (an earlier pipe sync stopped on a conflict?)", resolve_hint(repo))
+    dirty = [path for _, path in _status(repo, untracked=False)]
+    if dirty:
+        raise GitError("uncommitted changes in " + ", ".join(dirty[:10]) + (" ..." if len(dirty) > 10 else ""),
+                       "commit them (git commit -- FILE) or put them aside (git stash), then pipe sync")
+    branch = repo.run("symbolic-ref", "--quiet", "--short", "HEAD").stdout.strip()
+    if not branch:
+        raise GitError("HEAD is detached: not on a branch", "check out your branch: git switch main")
+    if repo.run("rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
+        raise GitError(f"{branch} has no commit yet", "get the team's history first: git pull")
+    remote, ref, configured = _upstream(repo, branch)
+    _ok(repo.run("fetch", "--quiet", remote), "git fetch failed", "check the network and the remote: git remote -v")
+    name = ref.removeprefix("refs/heads/")
+    tracking = f"refs/remotes/{remote}/{name}"
+    result = SyncResult(f"{remote}/{name}")
+    if repo.run("rev-parse", "--verify", "--quiet", tracking).returncode != 0:  # not on the remote yet
+        result.published = True
+        result.pushed = int(repo.run("rev-list", "--count", "HEAD").stdout.strip() or 0)
+        _ok(repo.run("push", "--quiet", remote, f"HEAD:{ref}"), "git push failed",
+            "check the network and your rights on the remote: git remote -v")
+        repo.run("fetch", "--quiet", remote)
+        repo.run("branch", "--quiet", f"--set-upstream-to={remote}/{name}")
+        return result
+    if not configured:
+        repo.run("branch", "--quiet", f"--set-upstream-to={remote}/{name}")
+    head, up = repo.run("rev-parse", "HEAD", tracking).stdout.split()
+    base = _ok(repo.run("merge-base", "HEAD", tracking), "this branch and the remote share no history",
+               "check that the remote is the team's repository: git remote -v").stdout.strip()
+    if up != base:
+        result.arrived = log(repo, f"{head}..{up}")
+        result.files = _changed_files(repo, base, up, folder)
+        rebased = repo.run("rebase", "--quiet", tracking)
+        if rebased.returncode != 0:
+            unmerged = repo.run("diff", "--name-only", "--diff-filter=U", "-z").stdout.split("\0")
+            result.conflicts = [repo.from_top(p) for p in unmerged if p]
+            if not result.conflicts:
+                said = (rebased.stderr + rebased.stdout).strip()
+                if repo.busy():
+                    repo.run("rebase", "--abort")
+                raise GitError(f"git rebase failed: {said}", "nothing was changed; see git status")
+            return result
+    result.pushed = int(repo.run("rev-list", "--count", f"{tracking}..HEAD").stdout.strip() or 0)
+    if result.pushed:
+        _ok(repo.run("push", "--quiet", remote, f"HEAD:{ref}"), "git push failed",
+            "if someone pushed in the meantime, run pipe sync again")
+    return result
+
+
+def resolve_hint(repo: Repo | None = None, files: Sequence[str] = ()) -> str:
+    """How to finish a sync that stopped on a conflict: exact commands when the files are known."""
+    g = _git_prefix(repo.root) if repo else "git"
+    added = f"{g} add -- {' '.join(shlex.quote(f) for f in files)}" if files else f"{g} add FILE"
+    return ("in each file keep the right lines and delete the <<<<<<< ======= >>>>>>> lines ('pipe check' shows "
+            f"where), then run:\n          {added}\n          {g} rebase --continue\n          pipe sync\n"
+            f"        or put everything back as it was before the sync: {g} rebase --abort")
+
+
+def _ok(result: subprocess.CompletedProcess[str], what: str, hint: str) -> subprocess.CompletedProcess[str]:
+    if result.returncode != 0:
+        said = (result.stderr + result.stdout).strip()
+        raise GitError(f"{what}: {said}" if said else what, hint)
+    return result
+
+
+def _upstream(repo: Repo, branch: str) -> tuple[str, str, bool]:
+    """The branch's remote and its ref there, and whether that is configured (else the obvious remote's same name)."""
+    line = repo.run("for-each-ref", "--format=%(upstream:remotename)%00%(upstream:remoteref)", f"refs/heads/{branch}")
+    remote, _, ref = line.stdout.strip().partition("\0")
+    if remote and ref:
+        return remote, ref, True
+    remotes = repo.run("remote").stdout.split()
+    if not remotes:
+        raise GitError("no remote to sync with", "add the team's shared repository: git remote add origin URL")
+    if "origin" not in remotes and len(remotes) > 1:
+        raise GitError(f"{branch} has no upstream and there are several remotes",
+                       f"choose one: git branch --set-upstream-to=REMOTE/{branch}")
+    return ("origin" if "origin" in remotes else remotes[0]), f"refs/heads/{branch}", False
+
+
+def _changed_files(repo: Repo, base: str, up: str, folder: str) -> list[tuple[str, bytes | None, bytes | None]]:
+    """Each file under `folder` that changed between base and up, with its text on both sides (one git cat-file)."""
+    listed = repo.run("diff", "--name-only", "-z", "--no-renames", "--relative", base, up, "--", folder).stdout
+    paths = [p for p in listed.split("\0") if p]
+    if not paths:
+        return []
+    wanted = [f"{rev}:./{p}" for p in paths for rev in (base, up)]
+    blobs = _cat_file(repo, wanted)
+    return [(p, blobs[2 * i], blobs[2 * i + 1]) for i, p in enumerate(paths)]
+
+
+def _cat_file(repo: Repo, names: list[str]) -> list[bytes | None]:
+    result = subprocess.run(["git", "cat-file", "--batch"], cwd=repo.root, capture_output=True,
+                            input=("\n".join(names) + "\n").encode("utf-8"), check=False)
+    data, pos = result.stdout, 0
+    out: list[bytes | None] = []
+    for _ in names:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            out.append(data[pos:pos + size])
+            pos += size + 1
+        else:
+            out.append(None)
+    return out

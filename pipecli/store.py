@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from .config import CONFIG_FILE, Config, validate
+from .config import CONFIG_FILE, LOCAL_FILE, Config, validate
 from .errors import AmbiguousContact, ConcurrentChange, ConfigError, ContactNotFound, FileProblem, NoPipelineError
 from .model import Change, Contact, contact_from_data
 
@@ -205,6 +205,11 @@ def parse(data: bytes, rel: str) -> Any:
         raise Unreadable(rel, None, "not UTF-8 text", "save the file as UTF-8") from None
 
 
+def contact_of(data: bytes, rel: str) -> Contact:
+    """The contact in a file's bytes, read from disk or from git; Unreadable when it does not parse."""
+    return contact_from_data(Path(rel).stem, parse(data, rel))
+
+
 # --- slugs ------------------------------------------------------------------------------------
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -247,14 +252,21 @@ def find_root(explicit: str | None, start: Path | None = None) -> Path:
 
 
 def load_config(root: Path) -> Config:
-    path = root / CONFIG_FILE
+    """pipe.yaml (shared through git), overlaid with this clone's .pipe/local.yaml when there is one."""
+    config = validate(_read_settings(root / CONFIG_FILE, CONFIG_FILE), CONFIG_FILE)
+    local = root / LOCAL_FILE
+    if local.is_file():
+        config = config.overlaid(validate(_read_settings(local, LOCAL_FILE), LOCAL_FILE))
+    return config
+
+
+def _read_settings(path: Path, rel: str) -> Any:
     try:
-        data = yaml.load(path.read_bytes(), Loader=ContactLoader)  # noqa: S506
+        return yaml.load(path.read_bytes(), Loader=ContactLoader)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{CONFIG_FILE}{line}: does not parse: {getattr(exc, 'problem', exc)}") from None
-    return validate(data, CONFIG_FILE)
+        raise ConfigError(f"{rel}{line}: does not parse: {getattr(exc, 'problem', exc)}") from None
 
 
 @dataclass

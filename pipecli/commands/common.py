@@ -37,6 +37,7 @@ class Session:
     store: Store
     today: date
     changed: list[Path] = field(default_factory=list)
+    new: list[Path] = field(default_factory=list)  # files this command created (git must learn of them)
     warned: bool = False
 
     @property
@@ -67,14 +68,20 @@ class Session:
         self.changed.append(self.store.apply(contact, changes))
 
     def created(self, slug: str) -> None:
-        self.changed.append(self.store.path_of(slug))
+        path = self.store.path_of(slug)
+        self.changed.append(path)
+        self.new.append(path)
 
     def commit(self, message: str) -> None:
-        """Record this command's changes: one git commit of exactly the changed files (see gitio)."""
+        """Record this command's changes: one git commit of exactly the changed files (see gitio).
+
+        The message is what `git log --oneline` shows, starting with the command's name:
+        `promote Zhang Wei (Huaxin Logistics): C -> B`. Call it once per command, after every save.
+        """
         from ..gitio import commit_changes
 
         if self.changed and not STATE.no_commit:
-            note = commit_changes(self.store.root, self.changed, message, self.store.config)
+            note = commit_changes(self.store.root, self.changed, message, self.store.config, new=self.new)
             if note:
                 typer.echo(note, err=True)
 
@@ -93,9 +100,9 @@ def today() -> date:
 
 
 def register(app: typer.Typer) -> None:
-    from . import check, contacts, stages
+    from . import check, contacts, git, stages
 
-    for module in (contacts, stages, check):
+    for module in (contacts, stages, check, git):
         module.register(app)
 
 

@@ -6,14 +6,16 @@ from pathlib import Path
 
 import typer
 
-from .common import FORMAT_HELP, session
+from .common import FORMAT_HELP, STATE, session
 
 
 def init(
     directory: Path = typer.Argument(Path("."), help="Folder for the new pipeline (created if missing)."),
-    no_git: bool = typer.Option(False, "--no-git", help="Do not run 'git init'."),
+    no_git: bool = typer.Option(False, "--no-git", help="Do not run 'git init' (nor commit the new files)."),
 ) -> None:
     """Create a pipeline: pipe.yaml with every setting commented, contacts/, and a git repository.
+
+    In a git work tree, pipe.yaml and .gitignore are committed ("init pipeline") unless --no-commit.
 
     \b
     Examples:
@@ -21,7 +23,7 @@ def init(
       pipe init --no-git .
     """
     from .. import gitio
-    from ..config import CONFIG_FILE, template
+    from ..config import CONFIG_FILE, Config, template
     from ..errors import PipeError
     from ..store import CONTACTS_DIR
 
@@ -30,14 +32,23 @@ def init(
                         "use it as it is, or choose another folder")
     (directory / CONTACTS_DIR).mkdir(parents=True, exist_ok=True)
     (directory / CONFIG_FILE).write_text(template(), encoding="utf-8")
+    written = [directory / CONFIG_FILE]
     ignore = directory / ".gitignore"
     if not ignore.exists():
         ignore.write_text(".pipe/\n", encoding="utf-8")
+        written.append(ignore)
     gitted = False
     if not no_git and gitio.have_git() and not gitio.in_work_tree(directory):
         gitio.init(directory)
         gitted = True
     typer.echo(f"Created a pipeline in {directory}{' (and a git repository)' if gitted else ''}.")
+    if gitio.locate(directory) is None:
+        gitio.mark_unversioned(directory)
+        typer.echo("Not in a git repository: nothing is versioned. Run 'git init' there to keep every change.")
+    elif not STATE.no_commit and not no_git:
+        note = gitio.commit_changes(directory, written, "init pipeline", Config(), new=written)
+        if note:
+            typer.echo(note, err=True)
     typer.echo("Next: pipe add \"Anna Berg\" --company \"Nordlys AS\"")
 
 

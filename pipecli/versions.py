@@ -1,0 +1,93 @@
+"""What git's history means for contacts: one contact's timeline, and what a sync brought in (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from .model import Contact, stage_letter
+
+if TYPE_CHECKING:
+    from .gitio import Commit, SyncResult
+
+# a contact file on both sides of a sync: (before, after), None where there was no file
+Sides = Mapping[str, tuple[Contact | None, Contact | None]]
+
+TIMELINE_COLUMNS = ("date", "kind", "change", "author", "commit")
+CHANGES_COLUMNS = ("date", "commit", "author", "change")
+
+
+def timeline(contact: Contact, commits: Sequence[Commit]) -> list[dict[str, Any]]:
+    """The file's stage history merged with the commits that touched the file, newest first.
+
+    On the same day a commit is listed above the stage changes: it is what recorded them. Every row
+    has the same keys (the JSON contract): date, kind (stage or commit), change, author, commit,
+    from, to, reason, forced.
+    """
+    made = [{"date": date.fromisoformat(c.date), "kind": "commit", "change": c.subject, "author": c.author,
+             "commit": c.short, "from": None, "to": None, "reason": None, "forced": False} for c in commits]
+    moves = []
+    for change in reversed(contact.history):
+        text = (f"{stage_letter(change.from_)} -> " if change.from_ else "-> ") + stage_letter(change.to)
+        text += f": {change.reason}" if change.reason else ""
+        text += " (forced)" if change.forced else ""
+        text += f" [rule {change.rule}]" if change.rule else ""
+        moves.append({"date": change.date, "kind": "stage", "change": text, "author": None, "commit": None,
+                      "from": change.from_, "to": change.to, "reason": change.reason, "forced": change.forced})
+    return sorted(made + moves, key=lambda row: row["date"], reverse=True)  # stable: commits first on a tie
+
+
+def change_rows(commits: Sequence[Commit], since: date | None, author: str | None) -> list[dict[str, Any]]:
+    """Pipe's commits as rows, kept when authored on or after `since` by someone matching `author`."""
+    who = author.casefold() if author else None
+    return [{"date": c.date, "commit": c.short, "author": c.author, "email": c.email, "command": c.command,
+             "change": c.subject, "sha": c.sha}
+            for c in commits
+            if (since is None or date.fromisoformat(c.date) >= since)
+            and (who is None or who in f"{c.author} <{c.email}>".casefold())]
+
+
+def arrival(path: str, before: Contact | None, after: Contact | None) -> str:
+    """One line on what happened to a contact file elsewhere: added, moved (with the stages), changed, removed."""
+    if after is None:
+        return f"removed  {before.label} ({path})" if before is not None else f"changed  {path}"
+    if before is None:
+        return f"added    {after.label} at {stage_letter(after.stage)}"
+    if before.stage != after.stage:
+        return f"moved    {after.label}: {stage_letter(before.stage)} -> {stage_letter(after.stage)}"
+    return f"changed  {after.label}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def arrived_lines(result: SyncResult, sides: Sides) -> list[str]:
+    """What came from the others: a header, then one line per contact file (a file that does not parse: changed)."""
+    if not result.arrived:
+        return []
+    authors = ", ".join(sorted({c.author for c in result.arrived}))
+    lines = [f"Arrived from {result.upstream}: {_plural(len(result.arrived), 'commit')} by {authors}"]
+    for path, _, _ in result.files:
+        lines.append("  " + (arrival(path, *sides[path]) if path in sides else f"changed  {path}"))
+    return lines
+
+
+def sent_line(result: SyncResult) -> str:
+    if result.published:
+        return f"Published this pipeline to {result.upstream} ({_plural(result.pushed, 'commit')})."
+    if result.pushed:
+        return f"Sent {_plural(result.pushed, 'commit')} to {result.upstream}."
+    return f"Up to date with {result.upstream}." if not result.arrived else "Nothing to send."
+
+
+def conflict_message(result: SyncResult, sides: Sides) -> str:
+    """Which files changed on both sides, named by their contact, and why nothing is lost."""
+    listed = []
+    for path in result.conflicts:
+        after = sides.get(path, (None, None))[1]
+        listed.append(f"  {path}  {after.label}" if after else f"  {path}")
+    return (f"sync stopped: {_plural(len(result.conflicts), 'file')} changed both here and on {result.upstream}:\n"
+            + "\n".join(listed) + "\nNothing is lost: each file holds both versions, what arrived between <<<<<<< "
+            "and =======, yours between ======= and >>>>>>>.")
