@@ -337,7 +337,7 @@ def _share(board: Board, *stages: str) -> float:
 
 
 def fmt_percent(value: float) -> str:
-    return "∞" if math.isinf(value) else f"{round(value * 100)}%"
+    return "∞" if math.isinf(value) else f"{math.floor(value * 100 + 0.5)}%"  # half up: 162.5% reads 163%
 
 
 def fmt_count(value: float) -> str:

@@ -44,8 +44,11 @@ def _cell(value: Any) -> str:
 
 
 def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str,
-           headers: Mapping[str, str] | None = None) -> str:
-    """Rows as the chosen format; json keeps every key of every row (the documented contract)."""
+           headers: Mapping[str, str] | None = None, align: Mapping[str, str] | None = None) -> str:
+    """Rows as the chosen format; json keeps every key of every row (the documented contract).
+
+    `align` maps a column to "right" (numbers) or "left" (the default) in table and markdown.
+    """
     if fmt == "json":
         return to_json(list(rows))
     heads = [(headers or {}).get(c, c) for c in columns]
@@ -61,5 +64,6 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str,
     from tabulate import tabulate
 
     body = [[_cell(row.get(c)) for c in columns] for row in rows]
+    colalign = tuple((align or {}).get(c, "left") for c in columns)
     return tabulate(body, headers=heads, tablefmt="github" if fmt == "markdown" else "simple",
-                    disable_numparse=True)
+                    disable_numparse=True, colalign=colalign)

@@ -85,9 +85,9 @@ def today() -> date:
 
 
 def register(app: typer.Typer) -> None:
-    from . import check, contacts, stages
+    from . import board, check, contacts, stages
 
-    for module in (contacts, stages, check):
+    for module in (contacts, stages, board, check):
         module.register(app)
 
 
