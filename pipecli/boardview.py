@@ -119,7 +119,7 @@ def board_text(board: Board, fmt: str) -> str:
         if board.findings:
             out += [f"- **{f.pattern}**: {f.evidence}  \n  {f.advice}" for f in board.findings]
         else:
-            out.append("- No pattern of the method stands out; see the gap above.")
+            out.append(f"- {_no_pattern(board)}")
         return "\n".join(out)
     out = [f"{_title(board)} · {_cycle(board)}", "", table, ""]
     out += [wrapped for line in _summary(board) for wrapped in _wrap(line)]
@@ -128,8 +128,12 @@ def board_text(board: Board, fmt: str) -> str:
         for f in board.findings:
             out += _wrap(f"{f.pattern}: {f.evidence}", "  ") + _wrap(f.advice, "    ", "")
     else:
-        out.append("  No pattern of the method stands out; see the gap above.")
+        out.append(f"  {_no_pattern(board)}")
     return "\n".join(out)
+
+
+def _no_pattern(board: Board) -> str:
+    return "No pattern of the method stands out" + ("; see the gap above." if board.gap > 0 else ".")
 
 
 def board_data(board: Board) -> dict[str, Any]:

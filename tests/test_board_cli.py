@@ -188,6 +188,19 @@ def test_board_thresholds_and_target_come_from_pipe_yaml(run: Run, reference: Pa
     assert "proposal-pending" not in [d["pattern"] for d in data["diagnosis"]]  # B 14 of 4 is 350%, below 400%
 
 
+def test_a_bad_funnel_setting_is_an_error_naming_the_key(run: Run, pipeline: Path) -> None:
+    (pipeline / "pipe.yaml").write_text("funnel:\n  close_probability:\n    b: 1.5\n", encoding="utf-8")
+    result = run("board")
+    assert result.exit_code == 1
+    assert "'funnel.close_probability.b' must be between 0 and 1" in result.stderr
+
+
+def test_pipe_init_writes_the_funnel_settings_commented(pipeline: Path) -> None:
+    text = (pipeline / "pipe.yaml").read_text(encoding="utf-8")
+    for line in ("  ratios:", "    first-appointment: 5", "    a: 1.1", "    not-prospecting:", "      min_b_ratio: 1.5"):
+        assert f"\n{line}\n" in text
+
+
 def test_board_refuses_an_unknown_format_or_split(run: Run, pipeline: Path) -> None:
     result = run("board", "--format", "csv")
     assert result.exit_code == 2
@@ -201,7 +214,7 @@ def test_board_refuses_an_unknown_format_or_split(run: Run, pipeline: Path) -> N
 def test_an_empty_pipeline_has_a_board(run: Run) -> None:
     result = run("board")
     assert result.exit_code == 0, result.output
-    assert "No pattern of the method stands out" in result.stdout
+    assert "No pattern of the method stands out; see the gap above." in result.stdout
     assert "15 new first appointments" not in result.stdout
     assert "20 new first appointments needed" in result.stdout  # 4 closes x 5
 
