@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from .errors import ConfigError
@@ -26,6 +27,17 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
 
+def _not_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+def _probability(value: Any) -> str | None:
+    return None if 0 <= value <= 1 else "must be between 0 and 1"
+
+
+_NUMBER = (int, float)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("mode", "field", str,
             "How the O -> FA gate is met: field (a first meeting date is set) or phone (a second effective call).",
@@ -37,6 +49,48 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("target_closes", 4, (int, float), "How many sales you want to close per sales cycle.", check=_positive),
     Setting("git.autocommit", True, bool,
             "Commit each command's changes to git, one commit per command (off for one command: --no-commit)."),
+    # The board (METHOD §4-5): the ideal funnel per closed sale, and the thresholds of each shape.
+    Setting("funnel.cycle_start", None, (date, type(None)),
+            "A day your sales cycles are counted from (e.g. a quarter's start); empty: the current cycle "
+            "is the last sales_cycle_days days."),
+    Setting("funnel.ratios.opportunity", 15, _NUMBER, "Ideal opportunities (O) per closed sale in one cycle.",
+            check=_positive),
+    Setting("funnel.ratios.first-appointment", 5, _NUMBER,
+            "Ideal first appointments (FA) per closed sale: your closing ratio is 1 in this.", check=_positive),
+    Setting("funnel.ratios.c", 4, _NUMBER, "Ideal C prospects per closed sale.", check=_positive),
+    Setting("funnel.ratios.b", 2, _NUMBER, "Ideal B prospects per closed sale.", check=_positive),
+    Setting("funnel.ratios.a", 1.1, _NUMBER, "Ideal A prospects per closed sale.", check=_positive),
+    Setting("funnel.close_probability.opportunity", 0, _NUMBER, "Chance that an opportunity closes.",
+            check=_probability),
+    Setting("funnel.close_probability.first-appointment", 0.05, _NUMBER, "Chance that a first appointment closes.",
+            check=_probability),
+    Setting("funnel.close_probability.c", 0.25, _NUMBER, "Chance that a C closes.", check=_probability),
+    Setting("funnel.close_probability.b", 0.5, _NUMBER, "Chance that a B closes.", check=_probability),
+    Setting("funnel.close_probability.a", 0.9, _NUMBER, "Chance that an A closes.", check=_probability),
+    Setting("funnel.learn", False, bool,
+            "Replace the ratios and chances above by your own, learned from the stage histories (pipe board --learn)."),
+    Setting("funnel.learn_min_closed", 5, int, "Closed sales the history needs before your own ratios are used.",
+            check=_positive),
+    Setting("funnel.patterns.not-prospecting.min_back_ratio", 1.0, _NUMBER,
+            "not-prospecting: A plus closed this cycle at or above this share of their ideal ...", check=_not_negative),
+    Setting("funnel.patterns.not-prospecting.max_front_ratio", 0.5, _NUMBER,
+            "... while O plus FA are at or below this share of theirs.", check=_not_negative),
+    Setting("funnel.patterns.prospecting-gap.min_opportunity_ratio", 0.5, _NUMBER,
+            "prospecting-gap: O at or above this share of its ideal ...", check=_not_negative),
+    Setting("funnel.patterns.prospecting-gap.max_hole_ratio", 0.25, _NUMBER,
+            "... and FA, C or B at or below this share of its ideal (a hole).", check=_not_negative),
+    Setting("funnel.patterns.proposal-pending.min_b_ratio", 1.5, _NUMBER,
+            "proposal-pending: B at or above this share of its ideal (a bulge) ...", check=_not_negative),
+    Setting("funnel.patterns.proposal-pending.max_a_ratio", 0.5, _NUMBER,
+            "... while A is at or below this share of its ideal.", check=_not_negative),
+    Setting("funnel.patterns.falling-back.days", 30, int, "falling-back: count the demotions of the last this many days ...",
+            check=_positive),
+    Setting("funnel.patterns.falling-back.min_demotions", 3, int, "... at least this many ...", check=_positive),
+    Setting("funnel.patterns.falling-back.min_share", 0.15, _NUMBER,
+            "... and at least this share of the contacts now in FA, C, B and A.", check=_not_negative),
+    Setting("funnel.patterns.healthy.tolerance", 0.5, _NUMBER,
+            "healthy: every class from O to A within this share of its ideal (0.5: 50% to 150%), fewer each step right.",
+            check=_not_negative),
 )
 
 
@@ -123,7 +177,7 @@ def _types(setting: Setting) -> tuple[type, ...]:
 
 def _type_name(t: type) -> str:
     return {str: "text", int: "a whole number", float: "a number", bool: "true or false",
-            list: "a list", dict: "a mapping"}.get(t, t.__name__)
+            list: "a list", dict: "a mapping", date: "a date like 2026-01-01"}.get(t, t.__name__)
 
 
 def template() -> str:

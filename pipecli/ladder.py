@@ -202,3 +202,73 @@ def supported_stage(c: Contact, today: date, rules: GateRules) -> str:
 
 def stage_rank(sid: str) -> int:
     return STAGE_BY_ID[sid].rank
+
+
+# --- classify: the recorded class against the one the evidence supports --------------------------
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A contact whose recorded class is not the one its recorded evidence supports."""
+
+    contact: Contact
+    supported: str
+    missing: tuple[str, ...] = ()  # over-classified: what the recorded class still lacks, gate by gate
+    evidence: tuple[str, ...] = ()  # under-classified: what supports the higher class
+
+    @property
+    def recorded(self) -> str:
+        return self.contact.stage
+
+    @property
+    def direction(self) -> str:
+        return "over" if stage_rank(self.recorded) > stage_rank(self.supported) else "under"
+
+
+def evidence_for(c: Contact, step: str, rules: GateRules) -> str:
+    """What, in the file, meets the gate into `step` (to say why a contact belongs higher)."""
+    if step == FIRST_APPOINTMENT:
+        if rules.mode == "phone":
+            return f"FA: effective calls on {', '.join(map(str, talked_call_days(c)[:2]))}"
+        return f"FA: first meeting set for {c.first_meeting.date if c.first_meeting else '?'}"
+    if step == C:
+        return f"C: first meeting held, next step due {c.next.due if c.next else '?'}"
+    if step == B:
+        return "B: all five criteria hold"
+    return f"A: verbal yes on {c.verbal_yes}"
+
+
+def classify(c: Contact, today: date, rules: GateRules) -> Mismatch | None:
+    """Compare a pipeline contact's class (O to A) with the highest one its evidence supports; None when they agree.
+
+    Closing is never inferred: a contact is supported at most at A. Closed contacts and the
+    reserve are outside classification.
+    """
+    if c.stage not in LADDER[:-1]:
+        return None
+    supported = supported_stage(c, today, rules)
+    if supported == "closed":
+        supported = A
+    if supported == c.stage:
+        return None
+    low, high = sorted((stage_rank(supported), stage_rank(c.stage)))
+    steps = LADDER[low + 1 : high + 1]
+    if stage_rank(c.stage) < stage_rank(supported):
+        return Mismatch(c, supported, evidence=tuple(evidence_for(c, s, rules) for s in steps))
+    missing: list[str] = []
+    for step in steps:
+        for item in gate(c, step, today, rules):
+            if step == A and B in steps and item.startswith("B criterion no longer holds"):
+                continue  # already listed under B
+            missing.append(f"{stage_letter(step)}: {item}")
+    return Mismatch(c, supported, missing=tuple(missing))
+
+
+def reclassify(m: Mismatch, today: date, rules: GateRules) -> list[Change]:
+    """The changes that move a misclassified contact to the class its evidence supports, with a 'classify:' reason."""
+    letter = stage_letter(m.supported)
+    if m.direction == "over":
+        return demote(m.contact, m.supported, today,
+                      f"classify: the evidence supports {letter}; missing " + "; ".join(m.missing))
+    return promote(m.contact, m.supported, today, rules,
+                   reason=f"classify: the evidence supports {letter}: " + "; ".join(m.evidence))

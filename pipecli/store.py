@@ -69,19 +69,19 @@ class _LeanReader:
     _constructor = yaml.constructor.SafeConstructor()
 
     def __init__(self) -> None:
-        from yaml._yaml import CParser  # type: ignore[import-not-found]
+        from yaml._yaml import CParser
 
-        resolver = yaml.resolver.Resolver()
+        resolve: Any = yaml.resolver.Resolver().resolve
         tags, first = self._tags, self._first
 
-        class Parser(CParser):  # type: ignore[misc]
+        class Parser(CParser):
             def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
                 if kind is yaml.ScalarNode:
                     if not implicit[0] or (value and value[0] not in first):
                         return _LeanReader.STR
                     tag = tags.get((value, implicit[1]))
                     if tag is None:
-                        tag = resolver.resolve(kind, value, implicit)
+                        tag = resolve(kind, value, implicit)
                         if len(tags) < 100_000:
                             tags[(value, implicit[1])] = tag
                     return tag

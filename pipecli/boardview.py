@@ -1,0 +1,286 @@
+"""How the board, stats and classify read: a table with bars, markdown, and their JSON contracts (pure)."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .funnel import Board, Stats, fmt_count, fmt_percent
+from .ladder import Mismatch
+from .model import CLOSED, PIPELINE, stage_letter
+from .render import render
+
+BAR_WIDTH = 20  # characters for the longest bar
+TEXT_WIDTH = 100  # the lines under a table wrap here in the terminal
+FULL, HALF = "█", "▌"
+
+
+def bar(value: float, largest: float, width: int = BAR_WIDTH) -> str:
+    """A bar of whole and half blocks, `largest` filling `width`; anything above 0 shows at least a half block."""
+    if value <= 0 or largest <= 0:
+        return ""
+    halves = max(1, round(value / largest * width * 2))
+    return FULL * (halves // 2) + HALF * (halves % 2)
+
+
+def _signed(value: float) -> str:
+    text = fmt_count(value)
+    return text if text.startswith("-") or text == "0" else f"+{text}"
+
+
+def _round(value: Any) -> Any:
+    """Numbers fit for JSON: floats to 3 places, infinity as null."""
+    if isinstance(value, float):
+        return None if math.isinf(value) or math.isnan(value) else round(value, 3)
+    if isinstance(value, Mapping):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_round(v) for v in value]
+    return value
+
+
+def _wrap(text: str, indent: str = "", hang: str = "  ") -> list[str]:
+    return textwrap.wrap(text, TEXT_WIDTH, initial_indent=indent, subsequent_indent=indent + hang,
+                         break_on_hyphens=False)
+
+
+def _json(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: _round(v) for k, v in data.items()}
+
+
+# --- the board -----------------------------------------------------------------------------------
+
+BOARD_COLUMNS = ("class", "actual", "ideal", "diff", "ratio", "actual_bar", "ideal_bar")
+BOARD_HEADERS = {"actual_bar": "actual", "ideal_bar": "ideal"}
+BOARD_ALIGN = {"actual": "right", "ideal": "right", "diff": "right", "ratio": "right"}
+
+
+def board_rows(board: Board) -> list[dict[str, Any]]:
+    largest = max([r.actual for r in board.classes] + [r.ideal for r in board.classes])
+    return [{
+        "class": stage_letter(r.stage),
+        "actual": r.actual,
+        "ideal": fmt_count(r.ideal),
+        "diff": _signed(r.difference),
+        "ratio": fmt_percent(r.ratio) if r.ratio is not None else "",
+        "actual_bar": bar(r.actual, largest),
+        "ideal_bar": bar(r.ideal, largest),
+    } for r in board.classes]
+
+
+def _title(board: Board) -> str:
+    who = f" of {board.owner}" if board.owner else ""
+    when = f"as of {board.as_of} (rebuilt from the stage histories)" if board.from_history else f"on {board.as_of}"
+    return f"Board{who} {when}"
+
+
+def _cycle(board: Board) -> str:
+    first, last = board.cycle
+    return f"cycle {first} to {last} ({(last - first).days + 1} days), target {fmt_count(board.target)} closes"
+
+
+def _summary(board: Board) -> list[str]:
+    """The lines under the table: reserve, expected closes, the gap, where the ideal comes from."""
+    terms = [f"{stage_letter(r.stage)} {r.actual}×{_num_p(r.probability)}"
+             for r in board.classes if r.stage != CLOSED and r.actual and r.probability]
+    lines = [f"Reserve: {board.reserve} (kept apart, not in the pipeline); closed before this cycle: {board.closed_before}.",
+             f"Expected closes this cycle: {fmt_count(board.expected_closes)} = {board.closed} closed"
+             + (" + " + " + ".join(terms) if terms else "") + "."]
+    per = fmt_count(board.first_appointments_per_close)
+    if board.gap > 0:
+        needed = board.first_appointments_needed
+        lines.append(f"Target {fmt_count(board.target)}: gap {fmt_count(board.gap)} closes, so {needed} new first "
+                     f"appointment{'s' if needed != 1 else ''} needed (1 in {per} closes).")
+    else:
+        lines.append(f"Target {fmt_count(board.target)}: covered by the expected closes; no new first appointments needed.")
+    ratios = ", ".join(f"{stage_letter(r.stage)} {_num_p(r.per_close)}" for r in board.classes if r.stage in PIPELINE)
+    origin = "learned from your history" if board.ratios_source == "history" else "pipe.yaml funnel.ratios"
+    lines.append(f"Ideal = target × cards per closed sale ({origin}): {ratios}.")
+    if board.ratios_note and board.ratios_source != "history":
+        lines.append(f"Note: {board.ratios_note}.")
+    return lines
+
+
+def _num_p(value: float) -> str:
+    """A ratio or chance: up to two decimals, no trailing zeros."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def board_text(board: Board, fmt: str) -> str:
+    """The board as a terminal table (fmt 'table') or as markdown."""
+    table = render(board_rows(board), BOARD_COLUMNS, fmt, BOARD_HEADERS, BOARD_ALIGN)
+    table = "\n".join(line.rstrip() for line in table.splitlines())
+    if fmt == "markdown":
+        out = [f"## {_title(board)}", "", f"{_cycle(board).capitalize()}.", "", table, ""]
+        out += [f"- {line}" for line in _summary(board)]
+        out += ["", "### Diagnosis", ""]
+        if board.findings:
+            out += [f"- **{f.pattern}**: {f.evidence}  \n  {f.advice}" for f in board.findings]
+        else:
+            out.append(f"- {_no_pattern(board)}")
+        return "\n".join(out)
+    out = [f"{_title(board)} · {_cycle(board)}", "", table, ""]
+    out += [wrapped for line in _summary(board) for wrapped in _wrap(line)]
+    out += ["", "Diagnosis:"]
+    if board.findings:
+        for f in board.findings:
+            out += _wrap(f"{f.pattern}: {f.evidence}", "  ") + _wrap(f.advice, "    ", "")
+    else:
+        out.append(f"  {_no_pattern(board)}")
+    return "\n".join(out)
+
+
+def _no_pattern(board: Board) -> str:
+    return "No pattern of the method stands out" + ("; see the gap above." if board.gap > 0 else ".")
+
+
+def board_data(board: Board) -> dict[str, Any]:
+    """The board as JSON: a documented contract; keys may be added, never renamed or removed."""
+    first, last = board.cycle
+    return _json({
+        "owner": board.owner,
+        "as_of": board.as_of.isoformat(),
+        "from_history": board.from_history,
+        "cycle": {"start": first.isoformat(), "end": last.isoformat(), "days": (last - first).days + 1},
+        "target_closes": float(board.target),
+        "classes": [{
+            "stage": r.stage, "class": stage_letter(r.stage), "actual": r.actual, "ideal": float(r.ideal),
+            "difference": float(r.difference), "ratio": r.ratio, "per_close": float(r.per_close),
+            "close_probability": float(r.probability),
+        } for r in board.classes],
+        "reserve": board.reserve,
+        "closed_this_cycle": board.closed,
+        "closed_before_cycle": board.closed_before,
+        "expected_closes": float(board.expected_closes),
+        "expected_from_pipeline": float(board.expected_from_pipeline),
+        "gap": float(board.gap),
+        "first_appointments_per_close": float(board.first_appointments_per_close),
+        "first_appointments_needed": board.first_appointments_needed,
+        "ratios_source": board.ratios_source,
+        "ratios_note": board.ratios_note,
+        "demotions": dict(board.demotions),
+        "diagnosis": [{"pattern": f.pattern, "evidence": f.evidence, "advice": f.advice, "numbers": dict(f.numbers)}
+                      for f in board.findings],
+    })
+
+
+def boards_text(boards: Sequence[Board], team: Board | None, fmt: str) -> str:
+    """Several boards one under the other (one per owner), then the team's."""
+    parts = [board_text(b, fmt) for b in boards]
+    if team is not None:
+        parts.append(board_text(team, fmt))
+    return "\n\n".join(parts)
+
+
+# --- stats ---------------------------------------------------------------------------------------
+
+STATS_COLUMNS = ("step", "entered", "moved_on", "fell_back", "reserve", "still", "conversion", "median_days")
+STATS_HEADERS = {"moved_on": "moved on", "fell_back": "fell back", "still": "still there",
+                 "median_days": "median days"}
+STATS_ALIGN = {c: "right" for c in STATS_COLUMNS[1:]}
+
+
+def stats_rows(stats: Stats) -> list[dict[str, Any]]:
+    return [{
+        "step": f"{stage_letter(s.stage)} → {stage_letter(s.then)}",
+        "entered": s.entered, "moved_on": s.moved_on, "fell_back": s.fell_back, "reserve": s.reserve,
+        "still": s.still,
+        "conversion": fmt_percent(s.conversion) if s.conversion is not None else "",
+        "median_days": fmt_count(s.median_days) if s.median_days is not None else "",
+    } for s in stats.steps]
+
+
+def quiz_sentence(stats: Stats) -> str:
+    q = stats.quiz
+    return (f"At your closing ratio of 1 in {fmt_count(q.one_in)}, the {q.had} prospects you had are used up by the "
+            f"{q.closed} you closed: {fmt_count(q.remain)} real prospect{'s' if round(q.remain, 1) != 1 else ''} remain; "
+            f"you need {q.needed} new first appointment{'s' if q.needed != 1 else ''} to reach your target of "
+            f"{fmt_count(q.target)} this cycle.")
+
+
+def _stats_lines(stats: Stats) -> list[str]:
+    q = stats.quiz
+    ratio = stats.closing_ratio
+    lines = [
+        f"Closing ratio: 1 in {fmt_count(1 / ratio)} ({stats.closed} closed of {stats.first_appointments} contacts that "
+        "reached a first appointment)." if ratio else
+        f"Closing ratio: none yet ({stats.closed} closed of {stats.first_appointments} contacts that reached a "
+        "first appointment).",
+        f"This cycle ({q.cycle[0]} to {q.cycle[1]}): a" + quiz_sentence(stats)[1:],
+        "(The ratio is " + ("your own, from the histories" if q.source == "history" else
+                            "pipe.yaml's funnel.ratios.first-appointment: the history has too few closed sales")
+        + "; the prospects you had are the contacts at FA or beyond during the cycle, the closed ones included.)",
+    ]
+    if q.stale >= 0.5:
+        lines.append(f"Of the {q.still_listed} contacts still in FA, C, B and A, about {fmt_count(q.stale)} have already "
+                     "left the sales process: classify them out (pipe classify; pipe demote X --to reserve).")
+    return lines
+
+
+def stats_text(stats: Stats, fmt: str) -> str:
+    table = render(stats_rows(stats), STATS_COLUMNS, fmt, STATS_HEADERS, STATS_ALIGN)
+    table = "\n".join(line.rstrip() for line in table.splitlines())
+    who = f" of {stats.owner}" if stats.owner else ""
+    scope = f"stays entered since {stats.since}" if stats.since else "all history"
+    if fmt == "markdown":
+        return "\n".join([f"## Stats{who} on {stats.as_of} ({scope})", "", table, ""]
+                         + [f"- {line}" for line in _stats_lines(stats)])
+    lines = [wrapped for line in _stats_lines(stats) for wrapped in _wrap(line)]
+    return "\n".join([f"Stats{who} on {stats.as_of} · {scope}", "", table, "", *lines])
+
+
+def stats_data(stats: Stats) -> dict[str, Any]:
+    """Stats as JSON: a documented contract; keys may be added, never renamed or removed."""
+    q = stats.quiz
+    ratio = stats.closing_ratio
+    return _json({
+        "owner": stats.owner,
+        "as_of": stats.as_of.isoformat(),
+        "since": stats.since.isoformat() if stats.since else None,
+        "steps": [{
+            "step": f"{stage_letter(s.stage)}→{stage_letter(s.then)}", "stage": s.stage, "to": s.then,
+            "entered": s.entered, "moved_on": s.moved_on, "fell_back": s.fell_back, "reserve": s.reserve,
+            "still": s.still, "conversion": s.conversion, "median_days": s.median_days,
+        } for s in stats.steps],
+        "closing_ratio": {"closed": stats.closed, "first_appointments": stats.first_appointments,
+                          "ratio": ratio, "one_in": 1 / ratio if ratio else None},
+        "quiz": {
+            "cycle": {"start": q.cycle[0].isoformat(), "end": q.cycle[1].isoformat()},
+            "one_in": float(q.one_in), "source": q.source, "had": q.had, "closed": q.closed,
+            "used": float(q.used), "remain": float(q.remain), "still_listed": q.still_listed,
+            "stale": float(q.stale), "target": float(q.target), "needed": q.needed, "text": quiz_sentence(stats),
+        },
+    })
+
+
+# --- classify ------------------------------------------------------------------------------------
+
+CLASSIFY_COLUMNS = ("slug", "recorded_class", "supported_class", "direction", "why")
+CLASSIFY_HEADERS = {"slug": "contact", "recorded_class": "recorded", "supported_class": "supported",
+                    "direction": "mismatch"}
+
+
+def mismatch_row(m: Mismatch) -> dict[str, Any]:
+    """One mismatch; the JSON contract: keys may be added, never renamed or removed."""
+    c = m.contact
+    return {
+        "slug": c.slug, "id": c.id, "name": c.name, "company": c.company, "owner": c.owner,
+        "recorded": m.recorded, "supported": m.supported,
+        "recorded_class": stage_letter(m.recorded), "supported_class": stage_letter(m.supported),
+        "direction": m.direction, "missing": list(m.missing), "evidence": list(m.evidence),
+        "why": "; ".join(m.missing or m.evidence),
+    }
+
+
+def classify_summary(found: Sequence[Mismatch], counted: int, *, applied: bool) -> str:
+    """The line under the mismatches: how many, which way, and what --apply did or would do."""
+    over = sum(m.direction == "over" for m in found)
+    head = f"{len(found)} of {counted} contacts in O to A misclassified ({over} over, {len(found) - over} under)"
+    if not found:
+        return f"{head}: every class matches its evidence."
+    if not applied:
+        return f"{head}; move them with: pipe classify --apply"
+    moves = [f"  {m.contact.label}: {stage_letter(m.recorded)} -> {stage_letter(m.supported)}" for m in found]
+    return "\n".join([f"{head}; moved:", *moves])
