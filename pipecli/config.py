@@ -25,6 +25,10 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
 
+def _not_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("mode", "field", str,
             "How the O -> FA gate is met: field (a first meeting date is set) or phone (a second effective call).",
@@ -34,6 +38,34 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sales_cycle_days", 90, int, "Your normal sales cycle in days: a B's decision date must fall within it.",
             check=_positive),
     Setting("target_closes", 4, (int, float), "How many sales you want to close per sales cycle.", check=_positive),
+    # The rules engine (pipe review): the soft no's of the method, each with its thresholds and a switch.
+    Setting("rules.no_response.enabled", True, bool, "no-response: they never return calls (action: reserve)."),
+    Setting("rules.no_response.attempts", 3, int,
+            "no-response fires at this many calls/e-mails in a row with no answer ...", check=_positive),
+    Setting("rules.no_response.days", 30, int,
+            "... or when the first unanswered one is this many days old, with no answer since.", check=_positive),
+    Setting("rules.pushed_back.enabled", True, bool, "pushed-back: 'call me in six months' (action: reserve)."),
+    Setting("rules.pushed_back.months", 6, (int, float),
+            "pushed-back fires on a deferral of at least this many months from when it was asked.", check=_positive),
+    Setting("rules.decision_deferred.enabled", True, bool,
+            "decision-deferred: a C/B/A put the decision off without a commitment (action: demote one class)."),
+    Setting("rules.decision_deferred.days", 30, int,
+            "decision-deferred fires on a deferral of at least this many days with no next step before its end.",
+            check=_positive),
+    Setting("rules.stalled.enabled", True, bool,
+            "stalled: nothing happened for longer than the class allows (action: demote one class; O: reserve)."),
+    Setting("rules.stalled.o_days", 90, int, "Days an opportunity (O) may go without activity.", check=_positive),
+    Setting("rules.stalled.fa_days", 30, int, "Days a first appointment (FA) may go past the meeting date.",
+            check=_positive),
+    Setting("rules.stalled.c_days", 60, int, "Days a C may go without activity.", check=_positive),
+    Setting("rules.stalled.b_days", 30, int, "Days a B may go without activity.", check=_positive),
+    Setting("rules.stalled.a_days", 14, int, "Days an A may go without activity.", check=_positive),
+    Setting("rules.no_next_step.enabled", True, bool, "no-next-step: a C, B or A with no next action (action: flag)."),
+    Setting("rules.overdue.enabled", True, bool, "overdue: the next action's due date has passed (action: flag)."),
+    Setting("rules.overdue.grace_days", 0, int, "overdue fires this many days after the due date has passed.",
+            check=_not_negative),
+    Setting("rules.custom", (), list,
+            "Your own rules: a list of {id, description, stages, when, action}; see the README (pipe review)."),
 )
 
 

@@ -85,9 +85,9 @@ def today() -> date:
 
 
 def register(app: typer.Typer) -> None:
-    from . import check, contacts, stages
+    from . import check, contacts, review, stages
 
-    for module in (contacts, stages, check):
+    for module in (contacts, stages, review, check):
         module.register(app)
 
 
