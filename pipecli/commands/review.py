@@ -76,8 +76,9 @@ def _summary(found: list[Verdict], reviewed: int) -> str:
     words = {"reserve": "to the reserve", "demote": "to demote", "flag": "flagged", "cannot": "cannot evaluate"}
     parts = ", ".join(f"{n} {words[key]}" for key, n in counts.items() if n)
     contacts = len({v.contact.slug for v in found})
-    return (f"{len(found)} finding{'s' if len(found) != 1 else ''} on {contacts} of {reviewed} contacts ({parts}); "
-            "'pipe review --apply' carries out reserve and demote.")
+    movable = counts["reserve"] + counts["demote"]
+    return (f"{len(found)} finding{'s' if len(found) != 1 else ''} on {contacts} of {reviewed} contacts ({parts})."
+            + (" To carry out the moves: pipe review --apply" if movable else ""))
 
 
 def _explain(s: Session, query: str, only: list[str], fmt: str) -> int:
