@@ -259,6 +259,16 @@ def test_apply_shows_the_plan_and_asks_once(run: Run, pipeline: Path) -> None:
     assert "stage: reserve" in contact_file(pipeline, "sara-lind").read_text(encoding="utf-8")
 
 
+def test_apply_as_json_prints_the_moves_and_talks_on_stderr(run: Run, pipeline: Path) -> None:
+    write(pipeline, sara_lind=SILENT, bo_berg=STALLED_B)
+    result = run("review", "--apply", "--yes", "--format", "json")
+    assert result.exit_code == 0, result.output
+    moves = json.loads(result.stdout)
+    assert [(m["slug"], m["move"], m["rule"]) for m in moves] == [("sara-lind", "O -> reserve", "no-response"),
+                                                                 ("bo-berg", "B -> C", "stalled")]
+    assert "Moved 1 contact to the reserve, demoted 1." in result.stderr
+
+
 def test_apply_only_the_chosen_rules_and_never_flags(run: Run, pipeline: Path) -> None:
     write(pipeline, sara_lind=SILENT, bo_berg=STALLED_B, nina_nes=NO_STEP)
     result = run("review", "--apply", "--yes", "--rule", "stalled")

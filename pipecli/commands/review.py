@@ -102,22 +102,25 @@ def _apply(s: Session, found: list[Verdict], fmt: str, yes: bool) -> int:
 
     moves = plan(found, s.today)
     left = [v for v in found if v.status != FIRES or v.action not in ("reserve", "demote")]
+    remain = f" {len(left)} flag(s) or problem(s) not applied: see 'pipe review'." if left else ""
+    talk = fmt in ("json", "csv")  # keep stdout pure data; the conversation goes to stderr
     if not moves:
-        typer.echo("Nothing to apply." + (f" {len(left)} flag(s) or problem(s) remain: see 'pipe review'." if left else ""))
+        typer.echo("Nothing to apply." + remain, err=talk)
         return 1 if left else 0
     rows = [{**row(m.verdict), "move": f"{stage_letter(m.verdict.contact.stage)} -> {stage_letter(m.verdict.to or RESERVE)}"}
             for m in moves]
     typer.echo(render(rows, ("slug", "move", "rule", "evidence"), fmt, {"slug": "contact"}))
-    if not yes and not typer.confirm(f"Apply these {len(moves)} change{'s' if len(moves) != 1 else ''}?", default=False):
-        typer.echo("Nothing changed.")
+    question = f"Apply these {len(moves)} change{'s' if len(moves) != 1 else ''}?"
+    if not yes and not typer.confirm(question, default=False, err=talk):
+        typer.echo("Nothing changed.", err=talk)
         return 1
     for move in moves:
         s.save(move.verdict.contact, move.changes)
     reserved = sum(m.verdict.to == RESERVE for m in moves)
     demoted = len(moves) - reserved
     s.commit(f"review --apply: {reserved} contacts to reserve, {demoted} demoted")
-    typer.echo(f"Moved {reserved} contact{'s' if reserved != 1 else ''} to the reserve, demoted {demoted}."
-               + (f" {len(left)} flag(s) or problem(s) not applied: see 'pipe review'." if left else ""))
+    typer.echo(f"Moved {reserved} contact{'s' if reserved != 1 else ''} to the reserve, demoted {demoted}." + remain,
+               err=talk)
     return 1 if left else 0
 
 
