@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipecli.config import SETTINGS
 from pipecli.dates import add_months
@@ -554,3 +556,30 @@ def test_user_text_is_never_evaluated() -> None:
     rules = user("[{id: mine, when: {owner: \"__import__('os').system('false')\"}, action: flag}]")
     assert rule_problems(rules) == []
     assert evaluate([contact(owner="anna")], rules, TODAY, only=["mine"]) == []
+
+
+# --- evaluate and explain agree, on any contact ---------------------------------------------------------------
+
+DAY = st.integers(-200, 200).map(lambda n: TODAY - timedelta(days=n))
+ACTIVITY = st.fixed_dictionaries({"date": DAY, "kind": st.sampled_from(["call", "email", "meeting", "visit", "note", "fax"])},
+                                 optional={"outcome": st.sampled_from(["no-answer", "left-message", "no-reply", "talked",
+                                                                       "held", "replied", "refused"])})
+CONTACT = st.fixed_dictionaries(
+    {"id": st.just("x1"), "name": st.just("Anna"),
+     "stage": st.sampled_from(["opportunity", "first-appointment", "c", "b", "a", "closed", "reserve"])},
+    optional={"activities": st.lists(ACTIVITY, max_size=6),
+              "deferred": st.one_of(st.fixed_dictionaries({"until": DAY}, optional={"asked": DAY}), st.just("soon")),
+              "next": st.fixed_dictionaries({"action": st.just("call")}, optional={"due": DAY}),
+              "first_meeting": st.fixed_dictionaries({"date": DAY}),
+              "created": DAY, "history": st.lists(st.fixed_dictionaries({"date": DAY, "to": st.just("b")}), max_size=2)})
+
+
+@settings(max_examples=300, deadline=None)
+@given(CONTACT)
+def test_evaluate_and_explain_agree_on_any_contact(data: dict[str, Any]) -> None:
+    c = contact_from_data("x", data)
+    found = {(v.rule.id, v.status, v.why) for v in evaluate([c], {}, TODAY)}
+    said = {(v.rule.id, v.status, v.why) for v in explain(c, {}, TODAY) if v.status in (FIRES, CANNOT)}
+    assert found == said
+    for move in plan(evaluate([c], {}, TODAY), TODAY):
+        assert move.changes[0].value in ("reserve", "opportunity", "first-appointment", "c", "b")  # type: ignore[union-attr]
