@@ -405,12 +405,7 @@ class Rule:
     def because(self, f: Facts, fired: bool) -> str:
         if self.say is not None:
             return self.say(f, fired)
-        held, said = self.when.words(f)
-        return "; ".join(said)
-
-
-def _prefix(rule_id: str) -> str:
-    return "rules." + rule_id.replace("-", "_")
+        return "; ".join(self.when.words(f)[1])
 
 
 def _plural(n: int, word: str) -> str:

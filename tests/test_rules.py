@@ -14,7 +14,20 @@ from pipecli.config import SETTINGS
 from pipecli.dates import add_months
 from pipecli.errors import ConfigError, UsageError
 from pipecli.model import Contact, contact_from_data
-from pipecli.rules import CANNOT, FIRES, OFF, OTHER_STAGE, QUIET, Verdict, evaluate, explain, plan, rule_problems
+from pipecli.rules import (
+    BUILTIN_IDS,
+    CANNOT,
+    FIRES,
+    OFF,
+    OTHER_STAGE,
+    QUIET,
+    Verdict,
+    evaluate,
+    explain,
+    plan,
+    rule_problems,
+    rules_from,
+)
 
 TODAY = date(2026, 11, 30)
 
@@ -299,6 +312,7 @@ def test_explain_says_for_every_rule_whether_and_why() -> None:
     c = contact("opportunity", activities=[act(10), act(8), act(5)])
     said = {v.rule.id: v for v in explain(c, {"rules.overdue.enabled": False}, TODAY)}
     assert list(said) == ["no-response", "pushed-back", "decision-deferred", "stalled", "no-next-step", "overdue"]
+    assert tuple(r.id for r in rules_from({})) == BUILTIN_IDS
     assert said["no-response"].status == FIRES
     assert said["pushed-back"].status == QUIET
     assert said["pushed-back"].why == "no deferral recorded"

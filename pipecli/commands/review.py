@@ -24,11 +24,11 @@ def review(
 ) -> None:
     """List the contacts a rule fires on: the soft no's, with the evidence and the suggested action.
 
-    The rules are the method's (no-response, pushed-back, decision-deferred, stalled,
-    no-next-step, overdue, tuned in pipe.yaml under rules) and your own (rules.custom).
-    Exit 0 when nothing fires, 1 when something does, 2 on usage errors. --apply moves contacts
-    to the reserve or one class back, recording the rule and the evidence in their history;
-    flags are never applied, nothing is deleted (pipe promote X --to opportunity brings one back).
+    The rules are the method's (no-response, pushed-back, decision-deferred, stalled, no-next-step, overdue; tuned
+    under rules in pipe.yaml) and your own (rules.custom). Exit 0 when nothing fires, 1 when something does.
+
+    --apply moves contacts to the reserve or one class back, with the rule and the evidence in their history. Flags
+    are never applied and nothing is deleted: pipe promote X --to opportunity brings a contact back.
 
     \b
     Examples:
