@@ -406,7 +406,16 @@ class Store:
             if data is None:
                 data = texts[contact.slug] = self.path_of(contact.slug).read_bytes()
             found.append(Broken(self.rel(self.path_of(contact.slug)), line_of(data, problem.key), problem.message))
+        found += self.rule_problems()
         return sorted(found, key=lambda b: (b.path, b.line or 0))
+
+    def rule_problems(self) -> list[Broken]:
+        """The user's rules in pipe.yaml that do not read, each at its line."""
+        from .rules import rule_problems
+
+        problems = rule_problems(self.config.values)
+        data = (self.root / CONFIG_FILE).read_bytes() if problems else b""
+        return [Broken(CONFIG_FILE, line_of(data, ("rules", "custom", *p.key)), p.message) for p in problems]
 
     # writing
 

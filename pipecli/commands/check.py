@@ -13,8 +13,8 @@ def check(
     """Validate every contact file and pipe.yaml; report every problem. Exit 1 if any.
 
     Finds YAML that does not parse, git conflict markers, unknown stages or sources, impossible
-    dates, wrong types, a stage the history does not lead to, duplicate ids, and two files that
-    are the same person.
+    dates, wrong types, a stage the history does not lead to, duplicate ids, two files that
+    are the same person, and user rules in pipe.yaml (rules.custom) that do not read.
 
     \b
     Examples:
