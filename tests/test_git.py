@@ -142,18 +142,15 @@ def test_what_the_user_staged_or_left_stays_exactly_as_it_was(repo: Path) -> Non
 
 
 def test_a_bulk_change_is_one_commit(repo: Path) -> None:
-    from pipecli.commands.common import STATE, session
-    from pipecli.ladder import demote
-    from pipecli.model import RESERVE
-
     ok(repo, "add", "Ola Nordmann")
+    for slug in ("anna-berg", "zhang-wei", "ola-nordmann"):  # three unanswered calls: a soft no
+        for day in ("2026-11-02", "2026-11-09", "2026-11-16"):
+            ok(repo, "--no-commit", "log", slug, "call", "--outcome", "no-answer", "--date", day)
+    git(repo, "add", "contacts")
+    git(repo, "commit", "-qm", "calls")
     before = len(subjects(repo))
-    STATE.reset(directory=str(repo), today=TODAY)
-    s = session()
-    for slug in ("anna-berg", "zhang-wei", "ola-nordmann"):
-        contact = s.resolve(slug)
-        s.save(contact, demote(contact, RESERVE, s.today, "no answer in 90 days"))
-    s.commit("review --apply: 3 contacts to reserve")
+    result = pipe(repo, "review", "--apply", "--rule", "no-response", "--yes")
+    assert result.exit_code == 0, result.output
 
     assert len(subjects(repo)) == before + 1
     assert subjects(repo)[0] == "review --apply: 3 contacts to reserve"

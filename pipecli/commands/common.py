@@ -107,3 +107,19 @@ def register(app: typer.Typer) -> None:
 
 
 FORMAT_HELP = "Output format: table, markdown, csv or json."
+
+
+def stage_ids(names: list[str]) -> tuple[str, ...]:
+    """Stage ids from what the user typed (ids, letters or Chinese); a usage error names the bad one."""
+    from ..errors import UsageError
+    from ..model import stage_id, stage_names_help
+
+    out = []
+    for name in names:
+        sid = stage_id(name)
+        if sid is None:
+            raise UsageError(f"unknown stage '{name}'", f"use one of: {stage_names_help()}")
+        out.append(sid)
+    return tuple(out)
+
+

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import FORMAT_HELP, STATE, session
+from .common import FORMAT_HELP, STATE, session, stage_ids
 
 
 def init(
@@ -81,7 +81,7 @@ def add(
     from ..errors import PipeError, UsageError
     from ..gitio import user_name
     from ..ladder import demote, promote
-    from ..model import OPPORTUNITY, RESERVE, apply_to_data, contact_from_data, source_id, stage_id
+    from ..model import OPPORTUNITY, RESERVE, apply_to_data, contact_from_data, source_id
     from ..record import duplicates_of, new_contact
 
     s = session()
@@ -92,9 +92,7 @@ def add(
             raise UsageError(f"unknown source '{source}'", "use candidate, suspect, inbound, referral or fallback")
     target = OPPORTUNITY
     if stage is not None:
-        target = stage_id(stage) or ""
-        if not target:
-            raise UsageError(f"unknown stage '{stage}'", "use opportunity, FA, C, B, A, closed or reserve")
+        target = stage_ids([stage])[0]
     if force and not reason:
         raise UsageError("--force needs --reason", "say why the gates are skipped: --reason \"met at the fair\"")
     loaded = s.load_all()
@@ -145,7 +143,7 @@ def list_(
     from ..render import render
 
     s = session()
-    stages = _stages(stage) if stage else ((*LADDER, RESERVE) if all_ else PIPELINE)
+    stages = stage_ids(stage) if stage else ((*LADDER, RESERVE) if all_ else PIPELINE)
     flt = Filter(stages=stages, owner=owner, source=source_id(source) if source else None, tags=tuple(tag),
                  due_by=s.today if due else None)
     loaded = s.load_all()
@@ -157,19 +155,6 @@ def list_(
         hidden = counts_left_out(loaded.contacts, flt)
         extra = ", ".join(f"{n} {k}" for k, n in sorted(hidden.items())) if not stage and not all_ else ""
         typer.echo(f"{len(rows)} contact{'s' if len(rows) != 1 else ''}" + (f" ({extra} not shown: --all)" if extra else ""))
-
-
-def _stages(names: list[str]) -> tuple[str, ...]:
-    from ..errors import UsageError
-    from ..model import stage_id, stage_names_help
-
-    out = []
-    for name in names:
-        sid = stage_id(name)
-        if sid is None:
-            raise UsageError(f"unknown stage '{name}'", f"use one of: {stage_names_help()}")
-        out.append(sid)
-    return tuple(out)
 
 
 def show(

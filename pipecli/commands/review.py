@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from .common import FORMAT_HELP, Session, session
+from .common import FORMAT_HELP, Session, session, stage_ids
 
 if TYPE_CHECKING:
     from ..rules import Verdict
@@ -43,7 +43,6 @@ def review(
     from ..model import LADDER, RESERVE
     from ..render import FORMATS, render
     from ..rules import COLUMNS, HEADERS, evaluate, row
-    from .contacts import _stages
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown format '{fmt}'", f"use one of: {', '.join(FORMATS)}")
@@ -52,7 +51,7 @@ def review(
     s = session()
     if explain is not None:
         raise typer.Exit(_explain(s, explain, rule, fmt))
-    flt = Filter(stages=_stages(stage) if stage else (*LADDER, RESERVE), owner=owner)
+    flt = Filter(stages=stage_ids(stage) if stage else (*LADDER, RESERVE), owner=owner)
     contacts = select(s.load_all().contacts, flt)
     found = evaluate(contacts, s.store.config.values, s.today, only=rule)
     if apply:
@@ -118,7 +117,9 @@ def _apply(s: Session, found: list[Verdict], fmt: str, yes: bool) -> int:
         s.save(move.verdict.contact, move.changes)
     reserved = sum(m.verdict.to == RESERVE for m in moves)
     demoted = len(moves) - reserved
-    s.commit(f"review --apply: {reserved} contacts to reserve, {demoted} demoted")
+    parts = [f"{reserved} contact{'s' if reserved != 1 else ''} to reserve" if reserved else "",
+             f"{demoted} demoted" if demoted else ""]
+    s.commit("review --apply: " + ", ".join(p for p in parts if p))
     typer.echo(f"Moved {reserved} contact{'s' if reserved != 1 else ''} to the reserve, demoted {demoted}." + remain,
                err=talk)
     return 1 if left else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import session
+from .common import session, stage_ids
 
 CONTACT = typer.Argument(..., metavar="CONTACT", help="Slug, id, slug prefix or name.")
 
@@ -148,15 +148,13 @@ def promote(
     from ..errors import GateError, UsageError
     from ..ladder import next_up
     from ..ladder import promote as plan
-    from ..model import A, stage_id, stage_letter
+    from ..model import A, stage_letter
 
     if force and not reason:
         raise UsageError("--force needs --reason", "say why the gate is skipped; it is kept in the history")
     s = session()
     c = s.resolve(contact)
-    target = next_up(c.stage) if to is None else stage_id(to)
-    if target is None:
-        raise UsageError(f"unknown stage '{to}'", "use opportunity, FA, C, B, A or closed")
+    target = next_up(c.stage) if to is None else stage_ids([to])[0]
     changes = plan(c, target, s.today, s.rules, force_reason=reason if force else None,
                    closed_on=parse_date(on, s.today) if on else None, value=value, reason=reason)
     if target == A and not yes and not typer.confirm("Would you bet your salary on this deal?", default=False):
@@ -181,17 +179,14 @@ def demote(
       pipe demote zhang-wei --reason "no decision-maker after all"
       pipe demote anna --to reserve --reason "call me after the summer"
     """
-    from ..errors import UsageError
     from ..ladder import demote as plan
-    from ..model import stage_id, stage_letter
+    from ..model import stage_letter
 
     s = session()
     c = s.resolve(contact)
     target = None
     if to is not None:
-        target = stage_id(to)
-        if target is None:
-            raise UsageError(f"unknown stage '{to}'", "use opportunity, FA, C, B, A or reserve")
+        target = stage_ids([to])[0]
     changes = plan(c, target, s.today, reason)
     new = changes[0].value  # type: ignore[union-attr]
     s.save(c, changes)
