@@ -41,17 +41,17 @@ def select(contacts: Iterable[Contact], flt: Filter) -> list[Contact]:
     return sorted((c for c in contacts if flt.keeps(c)), key=sort_key)
 
 
+def identity(c: Contact) -> dict[str, Any]:
+    """The keys every row about a contact starts with, in every command's JSON."""
+    return {"slug": c.slug, "id": c.id, "name": c.name, "company": c.company, "stage": c.stage,
+            "class": stage_letter(c.stage), "owner": c.owner}
+
+
 def row(c: Contact, today: date) -> dict[str, Any]:
     """One contact as a listing row; the JSON contract: keys may be added, never renamed or removed."""
     due = c.next.due if c.next else None
     return {
-        "slug": c.slug,
-        "id": c.id,
-        "name": c.name,
-        "company": c.company,
-        "stage": c.stage,
-        "class": stage_letter(c.stage),
-        "owner": c.owner,
+        **identity(c),
         "source": c.source,
         "next": c.next.action if c.next else None,
         "due": due,

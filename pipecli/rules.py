@@ -20,6 +20,7 @@ from .config import SETTINGS
 from .dates import months_between
 from .errors import ConfigError, UsageError
 from .ladder import demote
+from .listing import identity
 from .model import (
     ACTIVITY_KINDS,
     ANSWERED,
@@ -922,15 +923,8 @@ def plan(found: Iterable[Verdict], today: date) -> list[Move]:
 
 def row(v: Verdict) -> dict[str, Any]:
     """One verdict as a listing row; the JSON contract: keys may be added, never renamed or removed."""
-    c = v.contact
     return {
-        "slug": c.slug,
-        "id": c.id,
-        "name": c.name,
-        "company": c.company,
-        "stage": c.stage,
-        "class": stage_letter(c.stage),
-        "owner": c.owner,
+        **identity(v.contact),
         "rule": v.rule.id,
         "status": v.status,
         "action": v.action,
