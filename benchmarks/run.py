@@ -45,7 +45,9 @@ def timed(argv: list[str], before: Callable[[], None] | None = None) -> float:
     if before:
         before()
     start = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if done.returncode not in (0, 1):  # review and classify exit 1 when they find something
+        raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode()[-500:]}")
     return time.perf_counter() - start
 
 

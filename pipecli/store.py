@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
 import re
@@ -330,6 +331,19 @@ class Store:
 
         Files unchanged since the cache saw them come from the cache; the rest are parsed.
         """
+        # Building 10,000 contacts makes ~100,000 tuples; the cyclic GC would walk the growing heap
+        # again and again (a quarter of a warm load). They hold no cycles: pause it meanwhile, then
+        # freeze what was loaded so later collections do not walk it either.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._load_all()
+        finally:
+            gc.freeze()
+            if paused:
+                gc.enable()
+
+    def _load_all(self) -> Loaded:
         from . import cache
         from .model import from_plain, to_plain
 
