@@ -126,6 +126,7 @@ def main() -> None:
     print()
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()} {platform.release()}; median of {args.runs} runs after a warm-up.")
+    print()
     print("| measurement | contacts | median | ratio | target |")
     print("|---|---|---|---|---|")
     for what, size, seconds, floor, target in rows:
