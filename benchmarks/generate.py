@@ -129,7 +129,7 @@ def contact(rng: random.Random, index: int, today: date, owners: tuple[str, ...]
     moments = sorted(rng.sample(range(1, max(span - 3, len(climb) + 1)), len(climb) - 1))
     day = created
     meeting: date | None = None
-    for step, offset in zip(climb[1:], moments):
+    for step, offset in zip(climb[1:], moments, strict=True):
         when = created + timedelta(days=offset)
         when = max(when, day)
         if step == "first-appointment":

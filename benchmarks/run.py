@@ -41,9 +41,9 @@ for name in os.listdir(folder):
 """
 
 
-def timed(argv: list[str], before: Callable[[], None] | None = None) -> float:
+def timed(argv: list[str], before: Callable[..., None] | None = None) -> float:
     if before:
-        before()
+        before(missing_ok=True)
     start = time.perf_counter()
     done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if done.returncode not in (0, 1):  # review and classify exit 1 when they find something
@@ -51,7 +51,7 @@ def timed(argv: list[str], before: Callable[[], None] | None = None) -> float:
     return time.perf_counter() - start
 
 
-def median(argv: list[str], runs: int, before: Callable[[], None] | None = None,
+def median(argv: list[str], runs: int, before: Callable[..., None] | None = None,
            each: Callable[[int], list[str]] | None = None) -> float:
     timed(each(-1) if each else argv, before)  # warm-up
     return statistics.median(timed(each(i) if each else argv, before) for i in range(runs))
@@ -106,7 +106,7 @@ def main() -> None:
             print(f"{label} contacts: parse floor {parse_floor:.3f} s", flush=True)
             for command in ("list", "check"):
                 add(f"pipe {command} (cold cache)", label,
-                    median([*base, command], args.runs, before=lambda: cache.unlink(missing_ok=True)),
+                    median([*base, command], args.runs, before=cache.unlink),
                     parse_floor, "<= 1.3 x parse floor")
         for command in ("list", "board", "review"):
             if has(command) and (size <= 10000 or command == "board"):
@@ -118,8 +118,8 @@ def main() -> None:
             add("pipe show X", label, median([*base, "show", opportunities[0]], args.runs), pipe_help,
                 "<= 1.5 x pipe --help")
             add("pipe promote X", label,
-                median([], args.runs, each=lambda i: [*base, "promote", opportunities[i + 1], "--force", "--reason",
-                                                       "benchmark"]),
+                median([], args.runs, each=lambda i, base=base, found=opportunities: [
+                    *base, "promote", found[i + 1], "--force", "--reason", "benchmark"]),
                 pipe_help, "<= 1.5 x pipe --help")
         if size >= 100000 and has("board"):
             print(f"  peak memory of pipe board at {label}: {peak_mb([*base, 'board']):.0f} MB (target <= 400 MB)")
