@@ -187,6 +187,8 @@ class Unreadable(FileProblem):
 
 def parse(data: bytes, rel: str) -> Any:
     """The file's plain data, or Unreadable with path and line when it cannot be parsed."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00"):
+        raise Unreadable(rel, None, "not UTF-8 text (it is UTF-16 or UTF-32)", "save the file as UTF-8")
     line = conflict_line(data)
     if line is not None:
         raise Unreadable(rel, line, "unresolved git merge conflict",
@@ -201,14 +203,26 @@ def parse(data: bytes, rel: str) -> Any:
             problem += f" ({context} at line {opened.line + 1})"
         line = min(mark.line + 1, data.count(b"\n") or 1) if mark is not None else None
         raise Unreadable(rel, line, f"YAML does not parse: {problem}",
-                         "fix the file by hand (pipe edit CONTACT), then run 'pipe check'") from None
+                         f"fix it by hand (pipe edit {Path(rel).stem}), then run 'pipe check'") from None
     except UnicodeDecodeError:
         raise Unreadable(rel, None, "not UTF-8 text", "save the file as UTF-8") from None
 
 
+FATAL = ((), ("name",), ("stage",))  # without these a file is no contact: never guess a class for it
+
+
 def contact_of(data: bytes, rel: str) -> Contact:
-    """The contact in a file's bytes, read from disk or from git; Unreadable when it does not parse."""
-    return contact_from_data(Path(rel).stem, parse(data, rel))
+    """The contact in a file's bytes, read from disk or from git.
+
+    Unreadable when it does not parse, or when it has no mapping, name or known stage: such a file
+    is reported and skipped like a broken one, not counted as an opportunity.
+    """
+    contact = contact_from_data(Path(rel).stem, parse(data, rel))
+    for problem in contact.problems:
+        if problem.key in FATAL:
+            raise Unreadable(rel, line_of(data, problem.key), problem.message,
+                             f"fix it by hand (pipe edit {Path(rel).stem}), then run 'pipe check'")
+    return contact
 
 
 # --- slugs ------------------------------------------------------------------------------------
@@ -312,7 +326,7 @@ class Store:
         path = self.path_of(slug)
         data = path.read_bytes()
         self._digests[slug] = hashlib.sha1(data).hexdigest()
-        return contact_from_data(slug, parse(data, self.rel(path)))
+        return contact_of(data, self.rel(path))
 
     def text_of(self, slug: str) -> str:
         """A contact file's text as it is on disk (remembered, so a later write can refuse a concurrent change)."""
@@ -367,7 +381,7 @@ class Store:
                     digest = hashlib.sha1(data).hexdigest()
                     rel = f"{CONTACTS_DIR}/{slug}{SUFFIX}"
                     try:
-                        entry = (key, cache.CONTACT, to_plain(contact_from_data(slug, parse(data, rel))), digest)
+                        entry = (key, cache.CONTACT, to_plain(contact_of(data, rel)), digest)
                     except Unreadable as exc:
                         entry = (key, cache.BROKEN, tuple(exc.broken), digest)
                     changed = True
@@ -411,8 +425,16 @@ class Store:
         from .checks import contact_problems, cross_problems
 
         loaded = self.load_all()
-        found = list(loaded.broken)
-        located: list[tuple[Contact, Any]] = [(c, p) for c in loaded.contacts for p in contact_problems(c, today)]
+        found: list[Broken] = []
+        located: list[tuple[Contact, Any]] = []
+        for broken in loaded.broken:
+            try:  # a file that parses but is no contact (no name or stage): report all its problems
+                raw = (self.root / broken.path).read_bytes()
+                whole = contact_from_data(Path(broken.path).stem, parse(raw, broken.path))
+                located += [(whole, p) for p in contact_problems(whole, today)]
+            except (Unreadable, OSError):
+                found.append(broken)
+        located += [(c, p) for c in loaded.contacts for p in contact_problems(c, today)]
         located += cross_problems(loaded.contacts)
         texts: dict[str, bytes] = {}
         for contact, problem in located:
@@ -463,10 +485,10 @@ class Store:
         self._digests[contact.slug] = hashlib.sha1(new).hexdigest()
         return path
 
-    def replace_text(self, contact: Contact, new: bytes) -> Path:
-        path = self.path_of(contact.slug)
-        write_atomic(path, new, before_replace=lambda: self._refuse_if_changed(contact.slug, path.read_bytes(), path))
-        self._digests[contact.slug] = hashlib.sha1(new).hexdigest()
+    def replace_text(self, slug: str, new: bytes) -> Path:
+        path = self.path_of(slug)
+        write_atomic(path, new, before_replace=lambda: self._refuse_if_changed(slug, path.read_bytes(), path))
+        self._digests[slug] = hashlib.sha1(new).hexdigest()
         return path
 
     def _refuse_if_changed(self, slug: str, data: bytes, path: Path) -> None:

@@ -272,12 +272,16 @@ def test_no_user_name_says_how_to_set_it_and_commit(repo: Path, tmp_path: Path, 
     assert git(repo, "log", "-1", "--format=%an") == "Your Name\n"
 
 
-def test_a_command_during_a_stopped_rebase_does_not_commit(repo: Path) -> None:
+def test_a_command_during_a_stopped_rebase_changes_nothing(repo: Path) -> None:
     (repo / ".git" / "rebase-merge").mkdir()
     before = subjects(repo)
-    result = ok(repo, "log", "anna", "call")
+    file_before = contact_file(repo, "anna-berg").read_bytes()
+    result = pipe(repo, "log", "anna", "call")
+    assert result.exit_code == 1
+    assert "a rebase is in progress" in result.stderr and "git rebase --continue" in result.stderr
     assert subjects(repo) == before
-    assert "a rebase is in progress" in result.stderr
+    assert contact_file(repo, "anna-berg").read_bytes() == file_before  # a write would block --continue
+    assert pipe(repo, "list").exit_code == 0  # reading still works
 
 
 # --- history, undo, changes ---------------------------------------------------------------------

@@ -246,7 +246,7 @@ def test_apply_shows_the_plan_and_asks_once(run: Run, pipeline: Path) -> None:
     write(pipeline, sara_lind=SILENT, bo_berg=STALLED_B)
     declined = run("review", "--apply", input="n\n")
     assert declined.exit_code == 1
-    assert declined.stdout.count("Apply these 2 changes?") == 1
+    assert declined.output.count("Apply these 2 changes?") == 1
     assert "sara-lind" in declined.stdout
     assert "O -> reserve" in declined.stdout
     assert "B -> C" in declined.stdout
@@ -255,7 +255,7 @@ def test_apply_shows_the_plan_and_asks_once(run: Run, pipeline: Path) -> None:
     assert contact_file(pipeline, "bo-berg").read_text(encoding="utf-8") == STALLED_B
     accepted = run("review", "--apply", input="y\n")
     assert accepted.exit_code == 0, accepted.output
-    assert accepted.stdout.count("Apply these 2 changes?") == 1
+    assert accepted.output.count("Apply these 2 changes?") == 1
     assert "stage: reserve" in contact_file(pipeline, "sara-lind").read_text(encoding="utf-8")
 
 

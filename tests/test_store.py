@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 from pathlib import Path
@@ -162,3 +163,32 @@ def test_the_lean_reader_reads_exactly_what_the_c_loader_reads(tmp_path: Path) -
                 b"when: 2026-10-01 10:30:00\nlist: [1, two, 3.0, null, {k: v}]\n", "名字: 张伟\n".encode()]
     for data in samples:
         assert load_yaml(data) == yaml.load(data, Loader=ContactLoader), data  # noqa: S506
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("id: x\nname: Anna\nstage: AA\n", "unknown stage 'AA'"),
+    ("id: x\nname: Anna\n", "has no stage"),
+    ("id: x\nstage: c\n", "has no name"),
+    ("- just\n- a list\n", "should hold a mapping"),
+    ("", "should hold a mapping"),
+])
+def test_a_file_that_is_no_contact_is_skipped_not_counted_as_an_opportunity(pipeline: Path, run: Run,
+                                                                           text: str, words: str) -> None:
+    contact_file(pipeline, "good-one").write_text(GOOD, encoding="utf-8")
+    odd = contact_file(pipeline, "odd")
+    odd.write_text(text, encoding="utf-8")
+    listing = run("list", "--all", "-f", "json")
+    assert [r["slug"] for r in json.loads(listing.stdout)] == ["good-one"]
+    assert "pipe: warning: skipped contacts/odd.yaml" in listing.stderr and words in listing.stderr
+    shown = run("show", "odd")
+    assert shown.exit_code == 1 and words in shown.stderr and "pipe edit odd" in shown.stderr
+    assert run("log", "odd", "call").exit_code == 1
+    assert odd.read_text(encoding="utf-8") == text
+    assert words in run("check").stdout
+
+
+def test_a_utf16_file_is_reported_not_crashed_on(pipeline: Path, run: Run) -> None:
+    contact_file(pipeline, "wide").write_bytes(GOOD.encode("utf-16"))
+    result = run("show", "wide")
+    assert result.exit_code == 1 and "not UTF-8 text" in result.stderr and "internal error" not in result.stderr
+    assert "contacts/wide.yaml: not UTF-8 text" in run("check").stdout

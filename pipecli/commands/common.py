@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -39,6 +39,7 @@ class Session:
     changed: list[Path] = field(default_factory=list)
     new: list[Path] = field(default_factory=list)  # files this command created (git must learn of them)
     warned: bool = False
+    checked_git: bool = False
 
     @property
     def rules(self) -> GateRules:
@@ -64,13 +65,41 @@ class Session:
             loaded = self.load_all()
         return pick(query, loaded.contacts)
 
+    def writable(self) -> None:
+        """Refuse to change contacts while git is in the middle of a rebase or merge (a stopped sync).
+
+        A change written then would block `git rebase --continue` and could not be committed.
+        """
+        if self.checked_git:
+            return
+        from ..errors import GitError
+        from ..gitio import locate
+
+        repo = locate(self.store.root)
+        busy = repo.busy() if repo is not None else None
+        if busy:
+            raise GitError(f"{busy} is in progress in this repository: pipe changes nothing until it is finished",
+                           "resolve the conflicts and run 'git rebase --continue' (see 'pipe sync'), "
+                           "or 'git rebase --abort' to go back")
+        self.checked_git = True
+
     def save(self, contact: Contact, changes: Sequence[Change]) -> None:
+        self.writable()
         self.changed.append(self.store.apply(contact, changes))
 
-    def created(self, slug: str) -> None:
+    def create(self, data: dict[str, Any], name: str, company: str | None) -> str:
+        """Write a new contact's file; returns its slug."""
+        self.writable()
+        slug = self.store.create(data, name, company)
         path = self.store.path_of(slug)
         self.changed.append(path)
         self.new.append(path)
+        return slug
+
+    def replace(self, slug: str, text: bytes) -> None:
+        """Replace a contact's whole file (an edit by hand that passed validation)."""
+        self.writable()
+        self.changed.append(self.store.replace_text(slug, text))
 
     def commit(self, message: str) -> None:
         """Record this command's changes: one git commit of exactly the changed files (see gitio).
@@ -123,3 +152,17 @@ def stage_ids(names: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+
+
+def confirm(question: str, default: bool = False, flag: str | None = None, unanswered: bool | None = None) -> bool:
+    """Ask on the terminal. With no answer to read (a script, cron): `unanswered` if given, else a clear
+    error naming the flag that answers in advance, instead of click's bare 'Aborted!'."""
+    from ..errors import UsageError
+
+    try:
+        return typer.confirm(question, default=default, err=True)
+    except typer.Abort:
+        if unanswered is not None:
+            return unanswered
+        raise UsageError(f"no answer to '{question}': stdin is closed or not a terminal",
+                         f"run it in a terminal{f', or add {flag}' if flag else ''}") from None

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from .common import FORMAT_HELP, STATE, session, stage_ids
+from .common import FORMAT_HELP, STATE, confirm, session, stage_ids
+
+if TYPE_CHECKING:
+    from ..model import Contact
 
 
 def init(
@@ -111,8 +116,7 @@ def add(
         else:
             changes = promote(draft, target, s.today, s.rules, force_reason=reason if force else None, reason=reason)
         apply_to_data(data, changes)
-    slug = s.store.create(data, name, company)
-    s.created(slug)
+    slug = s.create(data, name, company)
     s.commit(f"add {name}{f' ({company})' if company else ''}")
     typer.echo(f"Added {name} as {slug} ({target}).")
 
@@ -199,11 +203,12 @@ def show(
     typer.echo(text, nl=not text.endswith("\n"))
 
 
-def edit(contact: str = typer.Argument(..., help="Slug, id, slug prefix or name.")) -> None:
+def edit(contact: str = typer.Argument(..., metavar="CONTACT", help="Slug, id, slug prefix or name.")) -> None:
     """Open the contact's file in $VISUAL or $EDITOR; a result that breaks the file is not saved.
 
     When the edited file does not parse or breaks the schema, pipe says why and offers to edit
-    again; an abandoned edit leaves the file as it was.
+    again; an abandoned edit leaves the file as it was. A file pipe cannot read is opened too,
+    by its slug, so that you can repair it.
 
     \b
     Examples:
@@ -217,15 +222,23 @@ def edit(contact: str = typer.Argument(..., help="Slug, id, slug prefix or name.
 
     from ..checks import contact_problems
     from ..errors import FileProblem, PipeError
-    from ..model import contact_from_data
-    from ..store import Unreadable, parse
+    from ..store import Unreadable, contact_of, is_safe_slug
 
     s = session()
-    c = s.resolve(contact)
-    original = s.store.text_of(c.slug).encode("utf-8")
+    slug = contact.strip()
+    if is_safe_slug(slug) and s.store.path_of(slug).is_file():
+        before: Contact | None = None  # by slug: the file may be one pipe cannot read yet
+    else:
+        before = s.resolve(contact)
+        slug = before.slug
+    rel = s.store.rel(s.store.path_of(slug))
+    original = s.store.text_of(slug).encode("utf-8")
+    if before is None:
+        with contextlib.suppress(Unreadable):
+            before = contact_of(original, rel)
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     with tempfile.TemporaryDirectory(prefix="pipe-edit-") as folder:
-        draft = Path(folder) / f"{c.slug}.yaml"
+        draft = Path(folder) / f"{slug}.yaml"
         draft.write_bytes(original)
         while True:
             try:
@@ -234,27 +247,26 @@ def edit(contact: str = typer.Argument(..., help="Slug, id, slug prefix or name.
                 raise PipeError(f"cannot start the editor '{editor}': {exc.strerror}",
                                 "set EDITOR to an editor on your PATH, e.g. EDITOR=nano") from None
             if code != 0:
-                raise PipeError(f"the editor exited with code {code}; {s.store.rel(s.store.path_of(c.slug))} is unchanged")
+                raise PipeError(f"the editor exited with code {code}; {rel} is unchanged")
             new = draft.read_bytes()
             if new == original:
                 typer.echo("No change.")
                 return
             try:
-                edited = contact_from_data(c.slug, parse(new, s.store.rel(s.store.path_of(c.slug))))
+                edited = contact_of(new, rel)
                 problems = [p.message for p in contact_problems(edited, s.today)]
-                if edited.id != c.id:
-                    problems.append(f"the id changed from {c.id!r} to {edited.id!r}: an id never changes")
+                if before is not None and before.id and edited.id != before.id:
+                    problems.append(f"the id changed from {before.id!r} to {edited.id!r}: an id never changes")
             except Unreadable as exc:
                 problems = [str(exc.broken)]
             if not problems:
                 break
             typer.echo("The edited file has problems:\n  " + "\n  ".join(problems), err=True)
-            if not typer.confirm("Edit again?", default=True, err=True):
-                raise FileProblem(f"edit abandoned; {s.store.rel(s.store.path_of(c.slug))} is unchanged")
-    s.store.replace_text(c, new)
-    s.changed.append(s.store.path_of(c.slug))
-    s.commit(f"edit {c.label}")
-    typer.echo(f"Saved {s.store.rel(s.store.path_of(c.slug))}.")
+            if not confirm("Edit again?", default=True, unanswered=False):
+                raise FileProblem(f"edit abandoned; {rel} is unchanged")
+    s.replace(slug, new)
+    s.commit(f"edit {edited.label}")
+    typer.echo(f"Saved {rel}.")
 
 
 def register(app: typer.Typer) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import FORMAT_HELP, STATE, session
+from .common import FORMAT_HELP, STATE, confirm, session
 
 
 def history(
@@ -56,7 +56,7 @@ def undo(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before 
     typer.echo(f"This undoes {c.short} ({c.date}, {c.author}): {c.subject}")
     if plan.stat:
         typer.echo("\n".join(f"  {line.strip()}" for line in plan.stat.splitlines()))
-    if not yes and not typer.confirm("Undo it?", default=False):
+    if not yes and not confirm("Undo it?", flag="--yes"):
         typer.echo("Nothing undone.")
         raise typer.Exit(1)
     made = gitio.undo(repo, plan)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from .common import FORMAT_HELP, Session, session, stage_ids
+from .common import FORMAT_HELP, Session, confirm, session, stage_ids
 
 if TYPE_CHECKING:
     from ..rules import Verdict
@@ -110,7 +110,7 @@ def _apply(s: Session, found: list[Verdict], fmt: str, yes: bool) -> int:
             for m in moves]
     typer.echo(render(rows, ("slug", "move", "rule", "evidence"), fmt, {"slug": "contact"}))
     question = f"Apply these {len(moves)} change{'s' if len(moves) != 1 else ''}?"
-    if not yes and not typer.confirm(question, default=False, err=talk):
+    if not yes and not confirm(question, flag="--yes"):
         typer.echo("Nothing changed.", err=talk)
         return 1
     for move in moves:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import session, stage_ids
+from .common import confirm, session, stage_ids
 
 CONTACT = typer.Argument(..., metavar="CONTACT", help="Slug, id, slug prefix or name.")
 
@@ -157,7 +157,7 @@ def promote(
     target = next_up(c.stage) if to is None else stage_ids([to])[0]
     changes = plan(c, target, s.today, s.rules, force_reason=reason if force else None,
                    closed_on=parse_date(on, s.today) if on else None, value=value, reason=reason)
-    if target == A and not yes and not typer.confirm("Would you bet your salary on this deal?", default=False):
+    if target == A and not yes and not confirm("Would you bet your salary on this deal?", flag="--yes"):
         raise GateError(f"{c.label} stays at {stage_letter(c.stage)}: an A is a deal you would bet your salary on")
     s.save(c, changes)
     forced = " (forced)" if force and any(getattr(ch, "item", {}).get("forced") for ch in changes) else ""
