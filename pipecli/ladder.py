@@ -93,7 +93,8 @@ def gate(c: Contact, target: str, today: date, rules: GateRules) -> list[str]:
             days = talked_call_days(c)
             if len(days) < 2:
                 missing.append(
-                    f"a second effective call: {len(days)} call(s) where you talked, on different days, "
+                    f"a second effective call: {len(days)} call{'' if len(days) == 1 else 's'} where you talked, "
+                    "on different days, "
                     "need 2 (pipe log CONTACT call --outcome talked)")
         elif not (c.first_meeting and c.first_meeting.date):
             missing.append("a first meeting date (pipe meet CONTACT DATE)")
@@ -271,4 +272,4 @@ def reclassify(m: Mismatch, today: date, rules: GateRules) -> list[Change]:
         return demote(m.contact, m.supported, today,
                       f"classify: the evidence supports {letter}; missing " + "; ".join(m.missing))
     return promote(m.contact, m.supported, today, rules,
-                   reason=f"classify: the evidence supports {letter}: " + "; ".join(m.evidence))
+                   reason=f"classify: the evidence supports {letter} (" + "; ".join(m.evidence) + ")")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -257,20 +258,23 @@ class _Reader:
         if isinstance(value, str) and _ISO.match(value.strip()):
             self.bad(key, f"{_dotted(key)}: {value.strip()} is not a real date")
         else:
-            self.bad(key, f"{_dotted(key)} should be a date like 2026-12-03, not {value!r}")
+            self.bad(key, f"{_dotted(key)} should be a date like 2026-12-03, not {_show(value)}")
         return None
 
     def flag(self, value: Any, key: tuple[str | int, ...]) -> bool | None:
         if value is None or isinstance(value, bool):
             return value
-        self.bad(key, f"{_dotted(key)} should be true or false, not {value!r}")
+        self.bad(key, f"{_dotted(key)} should be true or false, not {_show(value)}")
         return None
 
     def number(self, value: Any, key: tuple[str | int, ...]) -> float | None:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.bad(key, f"{_dotted(key)} should be a number, not {value!r}")
+            self.bad(key, f"{_dotted(key)} should be a number, not {_show(value)}")
+            return None
+        if not math.isfinite(value) or value < 0:
+            self.bad(key, f"{_dotted(key)} should be an amount of 0 or more, not {value}")
             return None
         return float(value)
 
@@ -284,10 +288,24 @@ class _Reader:
 
 
 def _dotted(key: tuple[str | int, ...]) -> str:
+    """A key path as people count: history #2.date is the second history entry's date."""
     out = ""
     for part in key:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        out += f" #{part + 1}" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def _show(value: Any) -> str:
+    """A value as it would look in the file, not as Python prints it."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, str):
+        return f"'{value}'"
+    return str(value)
 
 
 def _kind(value: Any) -> str:
@@ -297,7 +315,7 @@ def _kind(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    return _show(value)
 
 
 def contact_from_data(slug: str, data: Any) -> Contact:
@@ -317,13 +335,13 @@ def contact_from_data(slug: str, data: Any) -> Contact:
     if raw_stage is None:
         r.bad(("stage",), "the contact has no stage: add 'stage: opportunity'")
     elif sid is None:
-        r.bad(("stage",), f"unknown stage {raw_stage!r}: use one of {', '.join(s.id for s in STAGES)}")
+        r.bad(("stage",), f"unknown stage {_show(raw_stage)}: use one of {', '.join(s.id for s in STAGES)}")
     raw_source = data.get("source")
     source = None
     if raw_source is not None:
         source = source_id(str(raw_source))
         if source is None:
-            r.bad(("source",), f"unknown source {raw_source!r}: use one of {', '.join(SOURCES)}")
+            r.bad(("source",), f"unknown source {_show(raw_source)}: use one of {', '.join(SOURCES)}")
     tags: tuple[str, ...] = ()
     raw_tags = data.get("tags")
     if isinstance(raw_tags, list):
@@ -403,10 +421,10 @@ def contact_from_data(slug: str, data: Any) -> Contact:
                 r.bad(key, f"activity {i + 1} has no date")
             continue
         if kind not in ACTIVITY_KINDS:
-            r.bad((*key, "kind"), f"activity {i + 1}: unknown kind {kind!r}: use one of {', '.join(ACTIVITY_KINDS)}")
+            r.bad((*key, "kind"), f"activity {i + 1}: unknown kind {_show(kind)}: use one of {', '.join(ACTIVITY_KINDS)}")
             continue
         if outcome is not None and outcome not in OUTCOMES:
-            r.bad((*key, "outcome"), f"activity {i + 1}: unknown outcome {outcome!r}: use one of {', '.join(OUTCOMES)}")
+            r.bad((*key, "outcome"), f"activity {i + 1}: unknown outcome {_show(outcome)}: use one of {', '.join(OUTCOMES)}")
             continue
         activities.append(Activity(when, kind, outcome, r.text(item.get("note"), (*key, "note"))))
 
@@ -423,9 +441,9 @@ def contact_from_data(slug: str, data: Any) -> Contact:
         to = stage_id(str(item.get("to"))) if item.get("to") is not None else None
         frm = stage_id(str(item.get("from"))) if item.get("from") is not None else None
         if to is None:
-            r.bad((*key, "to"), f"history entry {i + 1}: unknown or missing stage in 'to': {item.get('to')!r}")
+            r.bad((*key, "to"), f"history entry {i + 1}: unknown or missing stage in 'to': {_show(item.get('to'))}")
         if item.get("from") is not None and frm is None:
-            r.bad((*key, "from"), f"history entry {i + 1}: unknown stage in 'from': {item.get('from')!r}")
+            r.bad((*key, "from"), f"history entry {i + 1}: unknown stage in 'from': {_show(item.get('from'))}")
         if when is None or to is None:
             continue
         history.append(StageChange(when, to, frm, r.text(item.get("reason"), (*key, "reason")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import unicodedata
 from collections.abc import Sequence
@@ -22,6 +23,13 @@ from .model import (
     SetKey,
     new_contact_data,
 )
+
+
+def amount(value: float | None) -> float | None:
+    """A deal value from the command line: a finite amount of 0 or more."""
+    if value is not None and (not math.isfinite(value) or value < 0):
+        raise UsageError(f"--value {value} is not an amount", "give the deal's value as a number of 0 or more: --value 24000")
+    return value
 
 
 def new_id() -> str:

@@ -93,7 +93,7 @@ def test_reclassify_promotes_with_a_classify_reason() -> None:
     assert SetKey(("stage",), "c") in changes
     (entry,) = [ch.item for ch in changes if isinstance(ch, Append)]
     assert (entry["from"], entry["to"]) == ("opportunity", "c")
-    assert entry["reason"].startswith("classify: the evidence supports C: FA: first meeting set for")
+    assert entry["reason"].startswith("classify: the evidence supports C (FA: first meeting set for")
     assert "forced" not in entry
 
 

@@ -39,6 +39,10 @@ def demo(tmp_path: Path) -> Path:
     subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
     subprocess.run([*git, "add", "."], cwd=copy, check=True)
     subprocess.run([*git, "commit", "-qm", "the demo"], cwd=copy, check=True)
+    # The demo's pipe.yaml turns commits off (it sits in pipe's own repository); this clone's own
+    # settings turn them back on, as a salesperson's .pipe/local.yaml would.
+    (copy / ".pipe").mkdir()
+    (copy / ".pipe" / "local.yaml").write_text("git:\n  autocommit: true\n", encoding="utf-8")
     return copy
 
 

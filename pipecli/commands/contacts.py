@@ -87,7 +87,7 @@ def add(
     from ..gitio import user_name
     from ..ladder import demote, promote
     from ..model import OPPORTUNITY, RESERVE, apply_to_data, contact_from_data, source_id
-    from ..record import duplicates_of, new_contact
+    from ..record import amount, duplicates_of, new_contact
 
     s = session()
     src = None
@@ -107,7 +107,7 @@ def add(
                         "use that contact, or add with --allow-duplicate")
     data = new_contact(
         name, s.today, company=company, title=title, email=email, phone=phone, source=src,
-        owner=owner or s.store.config["owner"] or user_name(s.store.root), value=value, tags=list(tag),
+        owner=owner or s.store.config["owner"] or user_name(s.store.root), value=amount(value), tags=list(tag),
         notes=note, first_meeting={"date": parse_date(meeting, s.today), "held": False} if meeting else None)
     if target != OPPORTUNITY:
         draft = contact_from_data("new", data)

@@ -120,7 +120,9 @@ def _apply(s: Session, found: list[Verdict], fmt: str, yes: bool) -> int:
     parts = [f"{reserved} contact{'s' if reserved != 1 else ''} to reserve" if reserved else "",
              f"{demoted} demoted" if demoted else ""]
     s.commit("review --apply: " + ", ".join(p for p in parts if p))
-    typer.echo(f"Moved {reserved} contact{'s' if reserved != 1 else ''} to the reserve, demoted {demoted}." + remain,
+    said = [f"moved {reserved} contact{'s' if reserved != 1 else ''} to the reserve" if reserved else "",
+            f"demoted {demoted}" + ("" if reserved else f" contact{'s' if demoted != 1 else ''}") if demoted else ""]
+    typer.echo(", ".join(p for p in said if p).capitalize() + "." + remain,
                err=talk)
     return 1 if left else 0
 

@@ -119,7 +119,12 @@ def qualify(
     failing = sum(not ch.ok for ch in checks)
     typer.echo(f"  [{'x' if after.verbal_yes else ' '}] verbal yes (for A): "
                + (str(after.verbal_yes) if after.verbal_yes else "none recorded"))
-    typer.echo(f"{5 - failing} of 5 B criteria met." + ("" if failing else " Ready for B: pipe promote."))
+    ready = ""
+    if not failing and c.stage == "c":
+        ready = " Ready for B: pipe promote."
+    elif not failing and c.stage == "b" and after.verbal_yes:
+        ready = " Ready for A: pipe promote."
+    typer.echo(f"{5 - failing} of 5 B criteria met.{ready}")
 
 
 def promote(
@@ -149,6 +154,7 @@ def promote(
     from ..ladder import next_up
     from ..ladder import promote as plan
     from ..model import A, stage_letter
+    from ..record import amount
 
     if force and not reason:
         raise UsageError("--force needs --reason", "say why the gate is skipped; it is kept in the history")
@@ -156,7 +162,7 @@ def promote(
     c = s.resolve(contact)
     target = next_up(c.stage) if to is None else stage_ids([to])[0]
     changes = plan(c, target, s.today, s.rules, force_reason=reason if force else None,
-                   closed_on=parse_date(on, s.today) if on else None, value=value, reason=reason)
+                   closed_on=parse_date(on, s.today) if on else None, value=amount(value), reason=reason)
     if target == A and not yes and not confirm("Would you bet your salary on this deal?", flag="--yes"):
         raise GateError(f"{c.label} stays at {stage_letter(c.stage)}: an A is a deal you would bet your salary on")
     s.save(c, changes)
