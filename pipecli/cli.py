@@ -85,9 +85,40 @@ def root(
 common.register(app)
 
 
+GLOBAL_WITH_VALUE = ("-C", "--dir", "--today")
+GLOBAL_FLAGS = ("--no-commit", "--debug")
+
+
+def hoist_globals(argv: list[str]) -> list[str]:
+    """Move global options written after the command to before it: `pipe list --today fri` works too."""
+    at = 0
+    while at < len(argv) and argv[at].startswith("-"):
+        at += 2 if argv[at] in GLOBAL_WITH_VALUE else 1
+    if at >= len(argv):
+        return argv
+    moved: list[str] = []
+    rest: list[str] = []
+    i = at + 1
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            rest += argv[i:]
+            break
+        if token in GLOBAL_WITH_VALUE and i + 1 < len(argv):
+            moved += argv[i : i + 2]
+            i += 2
+            continue
+        if token in GLOBAL_FLAGS or token.startswith(("--dir=", "--today=")):
+            moved.append(token)
+        else:
+            rest.append(token)
+        i += 1
+    return [*argv[:at], *moved, argv[at], *rest]
+
+
 def main() -> None:
     try:
-        app()
+        app(args=hoist_globals(sys.argv[1:]))
     except PipeError as exc:  # raised outside a command (e.g. in the root callback)
         typer.echo(f"pipe: error: {exc}", err=True)
         sys.exit(int(exc.code))

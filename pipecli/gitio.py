@@ -310,15 +310,15 @@ def plan_undo(repo: Repo) -> UndoPlan:
     undone: set[str] = set()
     target = None
     for commit in pipe_commits(repo):
-        if commit.command == "init":  # the pipeline itself is not taken back; nothing older is pipe's
-            break
+        if commit.command == "init":  # creating a pipeline is not taken back
+            continue
         if commit.command == "undo":
             undone.update(commit.undoes)
         elif commit.sha not in undone:
             target = commit
             break
     if target is None:
-        raise UndoRefused("nothing to undo: no commit made by pipe on this branch",
+        raise UndoRefused("nothing to undo: no change made by pipe on this branch (pipe init is not undone)",
                           f"pipe marks its commits with a '{TRAILER}:' trailer; see 'pipe changes'")
     shown_stat = repo.run("show", "--stat", "--format=", "--relative", target.sha).stdout.rstrip()
     files = [f for f in repo.run("diff-tree", "--no-commit-id", "--name-only", "-r", "-z", "--root", "--relative",

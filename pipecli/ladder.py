@@ -154,6 +154,8 @@ def promote(c: Contact, target: str | None, today: date, rules: GateRules, *,
         commitment: dict[str, Any] = {"date": closed_on or today}
         if value is not None:
             commitment["value"] = value
+            if c.value is None:  # the deal size, now known
+                changes.append(SetKey(("value",), value))
         changes.append(SetKey(("closed",), commitment))
         c = c._replace(closed=Closed(closed_on or today, value))
     missing: list[str] = []

@@ -58,7 +58,8 @@ def stage_letter(sid: str) -> str:
 
 
 def stage_names_help() -> str:
-    return ", ".join(f"{s.id} ({s.letter}, {s.aliases[-1]})" for s in STAGES)
+    """Each stage with its letter and its Chinese name from the method (the first Chinese alias)."""
+    return ", ".join(f"{s.id} ({s.letter}, {next(a for a in s.aliases if not a.isascii())})" for s in STAGES)
 
 
 SOURCES: dict[str, tuple[str, ...]] = {

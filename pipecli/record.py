@@ -79,9 +79,13 @@ def log_activity(c: Contact, kind: str, when: date, *, outcome: str | None = Non
     if note:
         item["note"] = note
     changes: list[Change] = [Append(("activities",), item)]
-    if kind in ("meeting", "visit") and outcome == "held" and c.first_meeting is not None and not c.first_meeting.held:
+    held = kind in ("meeting", "visit") and outcome == "held"
+    fm = c.first_meeting
+    if held and fm is not None and not fm.held:
         changes.append(SetKey(("first_meeting", "held"), True))
-    elif kind in ("meeting", "visit") and outcome == "held" and c.first_meeting is None and c.stage == FIRST_APPOINTMENT:
+        if fm.date is None or when < fm.date:  # it took place earlier than planned
+            changes.append(SetKey(("first_meeting", "date"), when))
+    elif held and fm is None and c.stage in (OPPORTUNITY, FIRST_APPOINTMENT):
         changes.append(SetKey(("first_meeting",), {"date": when, "held": True}))
     if next_action:
         changes.append(SetKey(("next",), {"action": next_action, "due": due}))

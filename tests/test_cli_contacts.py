@@ -119,6 +119,9 @@ def test_add_at_a_stage_must_pass_its_gates(pipeline: Path, run: Run) -> None:
     assert read(pipeline, "kari")["history"][-1]["forced"] is True
     assert run("add", "Per", "--stage", "备用").exit_code == 0
     assert read(pipeline, "per")["stage"] == "reserve"
+    assert run("add", "Liv", "--meeting", "+2d").exit_code == 0  # as pipe meet: the date is the FA evidence
+    assert read(pipeline, "liv")["stage"] == "first-appointment"
+    assert [h["to"] for h in read(pipeline, "liv")["history"]] == ["opportunity", "first-appointment"]
 
 
 @pytest.mark.parametrize(("args", "code", "words"), [
@@ -295,6 +298,7 @@ def test_the_whole_ladder_through_the_cli(pipeline: Path, run: Run) -> None:
     assert run("promote", "anna").exit_code == 1
     run("log", "anna", "meeting", "--outcome", "held", "--next", "send the proposal", "--due", "+1w")
     assert read(pipeline, "anna-berg")["first_meeting"]["held"] is True
+    assert str(read(pipeline, "anna-berg")["first_meeting"]["date"]) == TODAY  # held earlier than planned
     assert run("promote", "anna").exit_code == 0
     partial = run("qualify", "anna", "--decision-maker", "--budget")
     assert "3 of 5 B criteria met" in partial.stdout  # the dated next action is the next step

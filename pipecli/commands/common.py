@@ -56,14 +56,24 @@ class Session:
 
     def resolve(self, query: str, loaded: Loaded | None = None) -> Contact:
         """A contact by slug or id (one file read), else by slug prefix or name (the whole folder)."""
+        from ..errors import ContactNotFound, UsageError
         from ..store import pick
 
+        if not query.strip():
+            raise UsageError("the contact's name is empty", "name a contact by slug, id or name: pipe show anna-berg")
         if loaded is None:
             found = self.store.find_quick(query)
             if found is not None:
                 return found
             loaded = self.load_all()
-        return pick(query, loaded.contacts)
+        try:
+            return pick(query, loaded.contacts)
+        except ContactNotFound as exc:
+            if loaded.broken:  # it may be one of the files that could not be read
+                n = len(loaded.broken)
+                raise ContactNotFound(exc.message, f"{n} file{'s' if n != 1 else ''} could not be read and "
+                                      f"{'were' if n != 1 else 'was'} skipped (see the warnings, or pipe check)") from None
+            raise
 
     def writable(self) -> None:
         """Refuse to change contacts while git is in the middle of a rebase or merge (a stopped sync).

@@ -35,6 +35,10 @@ def init(
     if (directory / CONFIG_FILE).exists():
         raise PipeError(f"{directory / CONFIG_FILE} already exists: this is a pipeline already",
                         "use it as it is, or choose another folder")
+    outer = next((f for f in directory.resolve().parents if (f / CONFIG_FILE).is_file()), None)
+    if outer is not None:
+        raise PipeError(f"{directory} is inside the pipeline in {outer}: a pipeline in a pipeline would be read as contacts",
+                        "choose a folder outside it")
     (directory / CONTACTS_DIR).mkdir(parents=True, exist_ok=True)
     (directory / CONFIG_FILE).write_text(template(), encoding="utf-8")
     written = [directory / CONFIG_FILE]
@@ -80,14 +84,14 @@ def add(
     Examples:
       pipe add "Anna Berg" --company "Nordlys AS" --email anna@nordlys.no --source referral
       pipe add 张伟 --company 华信物流 --tag logistics
-      pipe add "Ola Nordmann" --meeting fri --stage FA
+      pipe add "Ola Nordmann" --meeting fri      # a first meeting set: at FA at once
     """
     from ..dates import parse_date
     from ..errors import PipeError, UsageError
     from ..gitio import user_name
     from ..ladder import demote, promote
     from ..model import OPPORTUNITY, RESERVE, apply_to_data, contact_from_data, source_id
-    from ..record import amount, duplicates_of, new_contact
+    from ..record import amount, duplicates_of, new_contact, set_meeting
 
     s = session()
     src = None
@@ -108,8 +112,12 @@ def add(
     data = new_contact(
         name, s.today, company=company, title=title, email=email, phone=phone, source=src,
         owner=owner or s.store.config["owner"] or user_name(s.store.root), value=amount(value), tags=list(tag),
-        notes=note, first_meeting={"date": parse_date(meeting, s.today), "held": False} if meeting else None)
-    if target != OPPORTUNITY:
+        notes=note, first_meeting={"date": parse_date(meeting, s.today), "held": False} if meeting and stage else None)
+    if meeting and not stage:  # as pipe meet does: the meeting date is the O -> FA evidence
+        changes, _ = set_meeting(contact_from_data("new", data), parse_date(meeting, s.today), s.today, s.rules)
+        apply_to_data(data, changes)
+        target = data["stage"]
+    if target != data["stage"]:
         draft = contact_from_data("new", data)
         if target == RESERVE:
             changes = demote(draft, RESERVE, s.today, reason or "added to the reserve")

@@ -224,5 +224,7 @@ def defer(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (log, meet, qualify, promote, demote, defer):
+    for command in (log, qualify, promote, demote, defer):
         app.command()(command)
+    # A date like -1w is a value here, not an option.
+    app.command(context_settings={"ignore_unknown_options": True})(meet)

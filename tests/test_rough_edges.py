@@ -1,0 +1,80 @@
+"""What a careless or new user runs into: each of these was found by trying pipe from the README."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import Run, contact_file
+
+
+def test_global_options_may_follow_the_command(pipeline: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pipecli", "-C", str(pipeline), "add", "Anna Berg"], check=True,
+                   capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "pipecli", "list", "-C", str(pipeline), "--today", "2026-12-10",
+                           "--format", "json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert '"days_in_stage": ' in done.stdout and '"slug": "anna-berg"' in done.stdout
+
+
+def test_a_name_that_matches_nothing_points_at_the_files_that_were_skipped(pipeline: Path, run: Run) -> None:
+    contact_file(pipeline, "eva-berg").write_text("id: e\nname: Eva Berg\nstage: [c\n", encoding="utf-8")
+    result = run("show", "Eva")
+    assert result.exit_code == 1
+    assert "no contact matches 'Eva'" in result.stderr and "1 file could not be read" in result.stderr
+    assert run("show", "").exit_code == 2
+
+
+def test_init_inside_a_pipeline_is_refused(pipeline: Path, run: Run) -> None:
+    result = run("init", str(pipeline / "contacts"))
+    assert result.exit_code == 1 and "is inside the pipeline" in result.stderr
+    assert not (pipeline / "contacts" / "pipe.yaml").exists()
+
+
+def test_a_relative_date_with_a_minus_is_a_date_not_an_option(pipeline: Path, run: Run) -> None:
+    run("add", "Carla")
+    assert run("meet", "carla", "-1w").exit_code == 0
+    assert str(yaml.safe_load(contact_file(pipeline, "carla").read_text())["first_meeting"]["date"]) == "2026-11-23"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-100"])
+def test_a_deal_value_is_an_amount(run: Run, value: str) -> None:
+    result = run("add", "Carla", "--value", value)
+    assert result.exit_code == 2 and "is not an amount" in result.stderr
+
+
+def test_non_finite_values_in_a_file_are_problems_not_invalid_json(pipeline: Path, run: Run) -> None:
+    contact_file(pipeline, "x").write_text("id: x\nname: X\nstage: c\nvalue: .nan\n", encoding="utf-8")
+    listing = run("list", "-f", "json")
+    assert "NaN" not in listing.stdout and '"value": null' in listing.stdout
+    assert "value should be an amount of 0 or more" in run("check").stdout
+
+
+def test_closing_with_a_value_fills_the_deal_size(pipeline: Path, run: Run) -> None:
+    run("add", "Ada", "--stage", "a", "--force", "--reason", "import")
+    assert run("promote", "ada", "--value", "24000").exit_code == 0
+    data = yaml.safe_load(contact_file(pipeline, "ada").read_text())
+    assert data["value"] == 24000 and data["closed"]["value"] == 24000
+
+
+def test_qualify_says_ready_only_for_the_class_above(pipeline: Path, run: Run) -> None:
+    five = ["--decision-maker", "--proposal-fits", "--budget", "--decision-date", "+3w", "--start-date", "+2m",
+            "--next-step", "workshop"]
+    run("add", "Cora", "--stage", "FA", "--force", "--reason", "import")
+    assert "Ready" not in run("qualify", "cora", *five).stdout  # at FA the next class is C
+    run("promote", "cora", "--to", "c", "--force", "--reason", "import")
+    assert "Ready for B" in run("qualify", "cora").stdout
+    run("promote", "cora")
+    assert "Ready" not in run("qualify", "cora").stdout  # at B without a verbal yes
+    assert "Ready for A" in run("qualify", "cora", "--verbal-yes", "today").stdout
+
+
+def test_a_question_without_a_terminal_names_the_flag_that_answers_it(run: Run) -> None:
+    run("add", "Bo", "--stage", "b", "--force", "--reason", "import")
+    result = run("promote", "bo", "--to", "a", "--force", "--reason", "import")  # no input to read
+    assert result.exit_code == 2
+    assert "Would you bet your salary on this deal?" in result.stderr and "--yes" in result.stderr
+    assert "Aborted" not in result.output
