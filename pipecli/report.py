@@ -452,8 +452,9 @@ S_H3 = "font-size:15px;margin:18px 0 6px 0;"
 S_P = "margin:6px 0;"
 S_MUTED = f"margin:6px 0;color:{MUTED};"
 S_TABLE = "border-collapse:collapse;width:100%;margin:6px 0 10px 0;font-size:13px;"
-S_TH = f"padding:5px 8px;border-bottom:2px solid {LINE};background:#f6f8fa;white-space:nowrap;"
-S_TD = f"padding:5px 8px;border-bottom:1px solid {LIGHT};vertical-align:top;"
+_RIGHT = "text-align:right;"
+S_TH = f"text-align:left;padding:5px 8px;border-bottom:2px solid {LINE};background:#f6f8fa;white-space:nowrap;"
+S_TD = f"padding:4px 8px;border-bottom:1px solid {LIGHT};vertical-align:top;"
 S_NOTE = f"color:{MUTED};font-size:12px;"
 S_BADGE = f"display:inline-block;padding:0 6px;border-radius:9px;background:{WARN};color:#ffffff;font-size:11px;font-weight:bold;"
 S_CODE = "font-family:Menlo,Consolas,monospace;font-size:12px;"
@@ -468,10 +469,11 @@ def _table_html(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], heade
     heads = [(headers or {}).get(c, c) for c in columns]
     side = [(align or {}).get(c, "left") for c in columns]
     out = [f'<table style="{S_TABLE}" cellpadding="0" cellspacing="0">', "<tr>"]
-    out += [f'<th style="{S_TH}text-align:{a};">{_e(h)}</th>' for h, a in zip(heads, side, strict=True)]
+    out += [f'<th style="{S_TH}{_RIGHT if a == "right" else ""}">{_e(h)}</th>' for h, a in zip(heads, side, strict=True)]
     out.append("</tr>")
     for r in rows:
-        cells = [f'<td style="{S_TD}text-align:{a};">{_cell_html(r.get(c))}</td>' for c, a in zip(columns, side, strict=True)]
+        cells = [f'<td style="{S_TD}{_RIGHT if a == "right" else ""}">{_cell_html(r.get(c))}</td>'
+                 for c, a in zip(columns, side, strict=True)]
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
     return "\n".join(out)

@@ -21,6 +21,7 @@ from .dates import WEEKDAYS
 from .errors import ConfigError
 from .funnel import RANK, Board, FunnelRules, Stats, build_board, build_stats
 from .ladder import GateRules, criteria_checks, gate
+from .listing import sort_key
 from .model import (
     ACTIVITY_KINDS,
     ANSWERED,
@@ -403,8 +404,9 @@ def build_plan(contacts: Iterable[Contact], today: date, *, scope: str, gates: G
 
 
 def _findings(contacts: Sequence[Contact], config: Config, today: date) -> list[Verdict]:
+    """The review's findings, in the order pipe review lists them (by class, then due date)."""
     try:
-        return evaluate(contacts, config.values, today)
+        return evaluate(sorted(contacts, key=sort_key), config.values, today)
     except ConfigError:
         return []  # a rule in pipe.yaml that does not read: pipe check reports it, and the plan lists that
 
