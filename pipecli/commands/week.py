@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from .common import Session, session
+from .common import session
 
 if TYPE_CHECKING:
     from ..model import Contact
@@ -14,13 +14,19 @@ if TYPE_CHECKING:
     from ..week import Rejected
 
 
-def _rejected(s: Session, found: list[Broken], loaded: Loaded, chosen: list[Contact]) -> list[Rejected]:
+def _rejected(found: list[Broken], loaded: Loaded, chosen: list[Contact]) -> list[Rejected]:
     """What pipe check found, less the files of contacts that are not chosen (another owner's)."""
+    from ..store import CONTACTS_DIR, SUFFIX
     from ..week import Rejected
 
-    others = {s.store.rel(s.store.path_of(c.slug)) for c in loaded.contacts} - {
-        s.store.rel(s.store.path_of(c.slug)) for c in chosen}
-    return [Rejected(b.path, b.line, b.message) for b in found if b.path not in others]
+    keep = list(found)
+    if chosen is not loaded.contacts:
+        mine = {c.slug for c in chosen}
+        others = {c.slug for c in loaded.contacts} - mine
+        head, tail = f"{CONTACTS_DIR}/", SUFFIX
+        keep = [b for b in found if not (b.path.startswith(head) and b.path.endswith(tail)
+                                         and b.path[len(head):-len(tail)] in others)]
+    return [Rejected(b.path, b.line, b.message) for b in keep]
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str = "format") -> str:
@@ -68,7 +74,7 @@ def plan(
     contacts = owned_by(loaded.contacts, owner) if owner is not None else loaded.contacts
     found = s.store.check(s.today, loaded)
     result = plan_for(contacts, s.store.config, s.today, scope=DAY if day else WEEK,
-                      rejected=_rejected(s, found, loaded, contacts), owner=owner)
+                      rejected=_rejected(found, loaded, contacts), owner=owner)
     typer.echo(to_json(plan_data(result)) if fmt == "json" else plan_text(result, fmt))
 
 
@@ -123,9 +129,9 @@ def report(
     contacts = owned_by(loaded.contacts, owner) if owner is not None else loaded.contacts
     groups = by_owner(contacts) if by else {}
     reports = [report_for(contacts, s.store.config, s.today, first, owner="team" if by else owner,
-                          rejected=_rejected(s, found, loaded, contacts), people=max(len(groups), 1))]
+                          rejected=_rejected(found, loaded, contacts), people=max(len(groups), 1))]
     reports += [report_for(group, s.store.config, s.today, first, owner=name,
-                           rejected=_rejected(s, found, loaded, group)) for name, group in groups.items()]
+                           rejected=_rejected(found, loaded, group)) for name, group in groups.items()]
     text = report_output(reports, fmt, split=by is not None)
     if output is None:
         typer.echo(text, nl=False)
