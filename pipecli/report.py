@@ -578,7 +578,8 @@ def _items_html(items: Sequence[Item]) -> str:
             who = f'<span style="{S_CODE}">{who}</span><br><span style="{S_NOTE}">{_e(item.contact.label)}</span>'
         else:
             who = f'<span style="{S_CODE}">{who}</span>'
-        rows.append({"due": _Raw(badge + _e(item.due or "")), "who": _Raw(who), "class": _letter(item),
+        due = f'<span style="white-space:nowrap;">{badge}{_e(item.due or "")}</span>'
+        rows.append({"due": _Raw(due), "who": _Raw(who), "class": _letter(item),
                      "action": _Raw(_e(item.action) + notes)})
     return _table_html(rows, ("due", "who", "class", "action"), {"who": "contact"})
 
