@@ -119,6 +119,20 @@ SETTINGS: tuple[Setting, ...] = (
             check=_not_negative),
     Setting("rules.custom", (), list,
             "Your own rules: a list of {id, description, stages, when, action}; see the README (pipe review)."),
+    # The week (METHOD §6): what pipe plan puts in each of the eight categories.
+    Setting("week.retry_days", 7, int,
+            "An opportunity tried without a next action is due another call or e-mail this many days after the "
+            "last attempt.", check=_positive),
+    Setting("week.service_days", 30, int,
+            "Customers closed in the last this many days get a service call, until one is logged after the sale.",
+            check=_positive),
+    Setting("week.customer_call_days", 90, int,
+            "An existing customer is due a call this many days after the last contact.", check=_positive),
+    Setting("week.catch_up_weeks", 4, int,
+            "The plan's prospecting block makes up the board's shortfall at O and FA over this many weeks.",
+            check=_positive),
+    Setting("week.report_day", "fri", str, "The day of the week the weekly report is due (plan, admin).",
+            choices=("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
 )
 
 

@@ -420,11 +420,14 @@ class Store:
             return self.load(query)
         return self.find_by_id(query)
 
-    def check(self, today: date) -> list[Broken]:
-        """Every problem in every file, each located at its line: parse errors, schema, cross-file."""
+    def check(self, today: date, loaded: Loaded | None = None) -> list[Broken]:
+        """Every problem in every file, each located at its line: parse errors, schema, cross-file.
+
+        `loaded` is the folder as a command already loaded it (to read it once).
+        """
         from .checks import contact_problems, cross_problems
 
-        loaded = self.load_all()
+        loaded = loaded if loaded is not None else self.load_all()
         found: list[Broken] = []
         located: list[tuple[Contact, Any]] = []
         for broken in loaded.broken:

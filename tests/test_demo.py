@@ -27,6 +27,7 @@ COMMANDS: list[list[str]] = [
     ["promote", "felix-novak"], ["demote", "felix-novak", "--reason", "no next step after all"],
     ["defer", "henrik-haugen", "--until", "+6m", "--reason", "call me after the summer"],
     ["add", "Demo Person", "--company", "Demo AS"], ["review", "--apply", "--yes"], ["classify", "--apply"],
+    ["plan"], ["plan", "--day", "-f", "json"], ["report"], ["report", "--by", "owner", "-f", "html"],
     ["history", "wang-fang"], ["changes"], ["undo", "--yes"],
 ]
 

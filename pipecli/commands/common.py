@@ -139,9 +139,9 @@ def today() -> date:
 
 
 def register(app: typer.Typer) -> None:
-    from . import board, check, contacts, git, review, stages
+    from . import board, check, contacts, git, review, stages, week
 
-    for module in (contacts, stages, review, board, check, git):
+    for module in (contacts, stages, review, board, week, check, git):
         module.register(app)
 
 

@@ -1,0 +1,149 @@
+"""Commands for the week: the eight-priority plan, and the weekly report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from .common import session
+
+if TYPE_CHECKING:
+    from ..model import Contact
+    from ..store import Broken, Loaded
+    from ..week import Rejected
+
+
+def _rejected(found: list[Broken], loaded: Loaded, chosen: list[Contact]) -> list[Rejected]:
+    """What pipe check found, less the files of contacts that are not chosen (another owner's)."""
+    from ..store import CONTACTS_DIR, SUFFIX
+    from ..week import Rejected
+
+    keep = list(found)
+    if chosen is not loaded.contacts:
+        mine = {c.slug for c in chosen}
+        others = {c.slug for c in loaded.contacts} - mine
+        head, tail = f"{CONTACTS_DIR}/", SUFFIX
+        keep = [b for b in found if not (b.path.startswith(head) and b.path.endswith(tail)
+                                         and b.path[len(head):-len(tail)] in others)]
+    return [Rejected(b.path, b.line, b.message) for b in keep]
+
+
+def _choice(value: str, allowed: tuple[str, ...], what: str = "format") -> str:
+    from ..errors import UsageError
+
+    if value not in allowed:
+        raise UsageError(f"unknown {what} '{value}'", f"use one of: {', '.join(allowed)}")
+    return value
+
+
+def plan(
+    week: bool = typer.Option(False, "--week", help="The seven days from today (the default)."),
+    day: bool = typer.Option(False, "--day", help="Today only."),
+    owner: str = typer.Option(None, "--owner", help="Only this person's contacts."),
+    fmt: str = typer.Option("table", "--format", "-f", help="Output format: table, markdown or json."),
+) -> None:
+    """Show the work of the week (or today) in the method's eight categories, in order.
+
+    1 new contacts to call or e-mail, 2 first meetings with new contacts, 3 A to
+    close, 4 B to bring to A, 5 C to bring to B, 6 service calls to customers,
+    7 first meetings with fallback opportunities, 8 admin (the weekly report,
+    files pipe check rejects, review findings to decide). Each line is a
+    contact with its next action; overdue ones come first and are marked. For
+    a week, or on a Monday, the plan opens with prospecting: the new
+    opportunities and first appointments the board needs this week.
+
+    \b
+    Examples:
+      pipe plan
+      pipe plan --day --owner anna
+      pipe plan --format markdown > plan.md
+      pipe plan --format json | jq '.categories[2].items'
+    """
+    from ..errors import UsageError
+    from ..funnel import owned_by
+    from ..render import to_json
+    from ..report import PLAN_FORMATS, plan_data, plan_text
+    from ..week import DAY, WEEK, plan_for
+
+    _choice(fmt, PLAN_FORMATS)
+    if week and day:
+        raise UsageError("--week and --day do not go together", "choose one (the default is --week)")
+    s = session()
+    loaded = s.load_all()
+    contacts = owned_by(loaded.contacts, owner) if owner is not None else loaded.contacts
+    found = s.store.check(s.today, loaded)
+    result = plan_for(contacts, s.store.config, s.today, scope=DAY if day else WEEK,
+                      rejected=_rejected(found, loaded, contacts), owner=owner)
+    typer.echo(to_json(plan_data(result)) if fmt == "json" else plan_text(result, fmt))
+
+
+def report(
+    since: str = typer.Option(None, "--since", metavar="DATE", help="The period starts on DATE (up to today)."),
+    week: bool = typer.Option(False, "--week", help="The seven days up to today (the default)."),
+    owner: str = typer.Option(None, "--owner", help="Only this person's contacts."),
+    by: str = typer.Option(None, "--by", metavar="owner", help="'owner': the team's report, then one per owner."),
+    fmt: str = typer.Option("markdown", "--format", "-f", help="Output format: markdown, html or json."),
+    output: str = typer.Option(None, "--output", "-o", metavar="FILE",
+                               help="Write to FILE (atomically; its folder is made) instead of stdout."),
+) -> None:
+    """Write the weekly report: board, what moved, activity, conversion, findings, next week's plan.
+
+    The board with its diagnosis; what moved in the period, from the stage
+    histories (new contacts, promotions, demotions, closes with their value,
+    sent to the reserve and why, brought back); the activities by kind and
+    outcome; the conversion of the period beside the all-time one; the review
+    findings; and the plan of the week from today in the eight categories.
+    --format html is one self-contained page (inline styles, an SVG funnel, no
+    scripts), fit for a browser or an e-mail. The same files and --today give
+    the same bytes, so reports can be committed and diffed week to week.
+
+    \b
+    Examples:
+      pipe report
+      pipe report --since 2026-11-01 --owner anna
+      pipe report --by owner --format html --output week.html
+      pipe report --week --output reports/2026-W49.md
+    """
+    from datetime import timedelta
+    from pathlib import Path
+
+    from ..dates import parse_date
+    from ..errors import FileProblem, UsageError
+    from ..funnel import by_owner, owned_by
+    from ..report import REPORT_FORMATS, report_output
+    from ..store import write_atomic
+    from ..week import report_for
+
+    _choice(fmt, REPORT_FORMATS)
+    if since is not None and week:
+        raise UsageError("--since and --week do not go together", "--week is the seven days up to today")
+    if by is not None and _choice(by, ("owner",), "grouping") and owner is not None:
+        raise UsageError("--owner and --by owner do not go together", "choose one")
+    s = session()
+    first = parse_date(since, s.today) if since is not None else s.today - timedelta(days=6)
+    if first > s.today:
+        raise UsageError(f"--since {first} is after today ({s.today})", "give a day on or before today")
+    loaded = s.load_all()
+    found = s.store.check(s.today, loaded)
+    contacts = owned_by(loaded.contacts, owner) if owner is not None else loaded.contacts
+    groups = by_owner(contacts) if by else {}
+    reports = [report_for(contacts, s.store.config, s.today, first, owner="team" if by else owner,
+                          rejected=_rejected(found, loaded, contacts), people=max(len(groups), 1))]
+    reports += [report_for(group, s.store.config, s.today, first, owner=name,
+                           rejected=_rejected(found, loaded, group)) for name, group in groups.items()]
+    text = report_output(reports, fmt, split=by is not None)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise FileProblem(f"cannot write {output}: {exc.strerror or exc}", "check the folder and its permissions") from None
+
+
+def register(app: typer.Typer) -> None:
+    for command in (plan, report):
+        app.command()(command)
