@@ -545,9 +545,17 @@ def _write_new(path: Path, data: bytes) -> None:
         os.unlink(tmp)
 
 
+def _new_file_mode() -> int:
+    """The mode a new file gets from the user's umask (mkstemp alone would make it private, 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _temp_with(path: Path, data: bytes) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _new_file_mode())  # write_atomic keeps an existing file's own mode instead
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -37,6 +37,15 @@ def test_interrupted_write_leaves_the_old_file_and_no_debris(tmp_path: Path) -> 
     assert os.listdir(tmp_path) == ["c.yaml"]
 
 
+def test_a_new_file_follows_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "new.yaml", b"x\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.yaml").stat().st_mode & 0o777 == 0o644
+
+
 def test_write_keeps_the_file_mode(tmp_path: Path) -> None:
     target = tmp_path / "c.yaml"
     target.write_bytes(b"old\n")
