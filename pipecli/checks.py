@@ -13,9 +13,10 @@ from .model import Contact, Problem, stage_letter
 def contact_problems(c: Contact, today: date) -> list[Problem]:
     """The file's own problems plus history and dates that cannot be true."""
     problems = list(c.problems)
+    stage_known = c.problem_at("stage") is None
     if c.history:
         last = c.history[-1]
-        if last.to != c.stage:
+        if stage_known and last.to != c.stage:
             problems.append(Problem(("stage",), f"stage is {stage_letter(c.stage)} but the history ends at "
                                     f"{stage_letter(last.to)}: use pipe promote/demote, or fix the history"))
         for i in range(1, len(c.history)):

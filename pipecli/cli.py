@@ -15,7 +15,7 @@ from typer.core import TyperGroup  # noqa: E402
 
 from . import __version__  # noqa: E402
 from .commands import common  # noqa: E402
-from .errors import ExitCode, PipeError  # noqa: E402
+from .errors import ExitCode, PipeError, UsageError  # noqa: E402
 
 
 class PipeGroup(TyperGroup):
@@ -104,7 +104,9 @@ def hoist_globals(argv: list[str]) -> list[str]:
         if token == "--":
             rest += argv[i:]
             break
-        if token in GLOBAL_WITH_VALUE and i + 1 < len(argv):
+        if token in GLOBAL_WITH_VALUE:
+            if i + 1 == len(argv):
+                raise UsageError(f"{token} needs a value", "for example: pipe list --today 2026-12-07, or pipe list -C ~/sales")
             moved += argv[i : i + 2]
             i += 2
             continue

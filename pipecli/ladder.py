@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -267,11 +268,14 @@ def classify(c: Contact, today: date, rules: GateRules) -> Mismatch | None:
     return Mismatch(c, supported, missing=tuple(missing))
 
 
+_HINT = re.compile(r" \((?:pipe |qualify )[^)]*\)")  # the command that records it: for a screen, not a history
+
+
 def reclassify(m: Mismatch, today: date, rules: GateRules) -> list[Change]:
     """The changes that move a misclassified contact to the class its evidence supports, with a 'classify:' reason."""
     letter = stage_letter(m.supported)
     if m.direction == "over":
-        return demote(m.contact, m.supported, today,
-                      f"classify: the evidence supports {letter}; missing " + "; ".join(m.missing))
+        missing = "; ".join(_HINT.sub("", item) for item in m.missing)
+        return demote(m.contact, m.supported, today, f"classify: the evidence supports {letter}; missing {missing}")
     return promote(m.contact, m.supported, today, rules,
                    reason=f"classify: the evidence supports {letter} (" + "; ".join(m.evidence) + ")")

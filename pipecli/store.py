@@ -230,6 +230,16 @@ def contact_of(data: bytes, rel: str) -> Contact:
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
+# Letters that Unicode does not decompose into a base letter (ø is not o + a mark), and Cyrillic;
+# applied after lower-casing.
+_LATIN = str.maketrans({
+    **dict(zip("øæœßđłþðıħ", ["o", "ae", "oe", "ss", "d", "l", "th", "d", "i", "h"], strict=True)),
+    **dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя", ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l",
+           "m", "n", "o", "p", "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"],
+           strict=True)),
+})
+
+
 def slugify(text: str) -> str:
     """ASCII lower-case words joined by '-': Chinese becomes pinyin; nothing that could leave the folder."""
     text = unicodedata.normalize("NFKC", text)
@@ -237,7 +247,7 @@ def slugify(text: str) -> str:
         from pypinyin import lazy_pinyin
 
         text = " ".join(lazy_pinyin(text))
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    ascii_text = unicodedata.normalize("NFKD", text.lower().translate(_LATIN)).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
     return slug[:60].rstrip("-")
 

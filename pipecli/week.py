@@ -37,7 +37,7 @@ from .model import (
     C,
     Contact,
 )
-from .rules import Verdict, evaluate
+from .rules import CUSTOM, Verdict, evaluate
 
 if TYPE_CHECKING:
     from .config import Config
@@ -405,10 +405,13 @@ def build_plan(contacts: Iterable[Contact], today: date, *, scope: str, gates: G
 
 def _findings(contacts: Sequence[Contact], config: Config, today: date) -> list[Verdict]:
     """The review's findings, in the order pipe review lists them (by class, then due date)."""
+    ordered = sorted(contacts, key=sort_key)
     try:
-        return evaluate(sorted(contacts, key=sort_key), config.values, today)
+        return evaluate(ordered, config.values, today)
     except ConfigError:
-        return []  # a rule in pipe.yaml that does not read: pipe check reports it, and the plan lists that
+        # A user rule in pipe.yaml that does not read: the built-in rules still count (the command
+        # warns, and pipe check and the plan's admin list the bad rule).
+        return evaluate(ordered, {**config.values, CUSTOM: []}, today)
 
 
 def plan_for(contacts: Sequence[Contact], config: Config, today: date, *, scope: str = WEEK,

@@ -333,7 +333,10 @@ def test_classify_apply_moves_them_with_a_reason_in_one_commit(run: Run, pipelin
     subprocess.run([*git, "add", "."], cwd=pipeline, check=True)
     subprocess.run([*git, "commit", "-qm", "start"], cwd=pipeline, check=True)
     untouched = contact_file(pipeline, "a-0").read_bytes()
-    result = run("classify", "--apply")
+    declined = run("classify", "--apply", input="n\n")
+    assert declined.exit_code == 1 and "Move these 3 contacts?" in declined.output
+    assert yaml.safe_load(contact_file(pipeline, "met").read_text(encoding="utf-8"))["stage"] == "first-appointment"
+    result = run("classify", "--apply", "--yes")
     assert result.exit_code == 0, result.output
     log = subprocess.run(["git", "log", "--format=%s", "--name-only", "-1"], cwd=pipeline, capture_output=True,
                          text=True, check=True).stdout.split()

@@ -26,7 +26,7 @@ COMMANDS: list[list[str]] = [
     ["log", "felix-novak", "meeting", "--outcome", "held", "--next", "send the proposal", "--due", "+1w"],
     ["promote", "felix-novak"], ["demote", "felix-novak", "--reason", "no next step after all"],
     ["defer", "henrik-haugen", "--until", "+6m", "--reason", "call me after the summer"],
-    ["add", "Demo Person", "--company", "Demo AS"], ["review", "--apply", "--yes"], ["classify", "--apply"],
+    ["add", "Demo Person", "--company", "Demo AS"], ["review", "--apply", "--yes"], ["classify", "--apply", "--yes"],
     ["plan"], ["plan", "--day", "-f", "json"], ["report"], ["report", "--by", "owner", "-f", "html"],
     ["history", "wang-fang"], ["changes"], ["undo", "--yes"],
 ]

@@ -15,6 +15,10 @@ from pipecli.store import candidate_slugs, is_safe_slug, slugify
     ("Zoë Ångström", "zoe-angstrom"),
     ("  O'Brien,  Seán  ", "o-brien-sean"),
     ("Anna 张", "anna-zhang"),
+    ("Bjørn Dæhlie", "bjorn-daehlie"),
+    ("Søren Ærø", "soren-aero"),
+    ("Łukasz Straße", "lukasz-strasse"),
+    ("Иван Петров", "ivan-petrov"),
 ])
 def test_slugs_are_readable_ascii(name: str, slug: str) -> None:
     assert slugify(name) == slug

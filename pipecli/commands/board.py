@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import session
+from .common import confirm, session
 
 BOARD_FORMATS = ("table", "markdown", "json")
 
@@ -110,6 +110,7 @@ def classify(
     contacts: list[str] = typer.Argument(None, metavar="[CONTACT]...", help="Slug, id, slug prefix or name (default: all)."),
     owner: str = typer.Option(None, "--owner", help="Only this person's contacts."),
     apply: bool = typer.Option(False, "--apply", help="Move each mismatched contact to the class its evidence supports."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="With --apply: do not ask first."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output format: table, markdown, csv or json."),
 ) -> None:
     """Compare each contact's class with the class its evidence supports.
@@ -117,15 +118,17 @@ def classify(
     Lists the over-classified (an A with no verbal yes, a B without a budget
     discussed) and the under-classified (a meeting held and a next step
     agreed, still at FA), with what is missing or what supports the move.
-    Exit 1 when there are mismatches. --apply moves them, recording
-    "classify: ..." in their histories, in one commit. Covers O to A;
-    closing is 'pipe promote X --to closed'.
+    Exit 1 when there are mismatches. --apply shows the moves, asks once
+    (unless --yes), then moves them, recording "classify: ..." in their
+    histories, in one commit. Covers O to A; closing is 'pipe promote X --to
+    closed'.
 
     \b
     Examples:
       pipe classify
       pipe classify zhang-wei "Anna Berg"
       pipe classify --owner anna --apply
+      pipe classify --apply --yes
     """
     from ..boardview import CLASSIFY_COLUMNS, CLASSIFY_HEADERS, classify_summary, mismatch_row
     from ..errors import ExitCode
@@ -147,6 +150,11 @@ def classify(
     found = [m for m in (compare(c, s.today, s.rules) for c in chosen) if m is not None]
     if found or fmt == "json":
         typer.echo(render([mismatch_row(m) for m in found], CLASSIFY_COLUMNS, fmt, CLASSIFY_HEADERS))
+    if apply and found and not yes and not confirm(
+            f"Move {'these' if len(found) != 1 else 'this'} {len(found)} contact{'s' if len(found) != 1 else ''}?",
+            flag="--yes"):
+        typer.echo("Nothing changed.", err=True)
+        raise typer.Exit(int(ExitCode.FAILED))
     if apply and found:
         for m in found:
             s.save(m.contact, reclassify(m, s.today, s.rules))

@@ -96,6 +96,11 @@ class Session:
     def save(self, contact: Contact, changes: Sequence[Change]) -> None:
         self.writable()
         self.changed.append(self.store.apply(contact, changes))
+        if contact.problems:  # written anyway (only the changed keys), but the user should know
+            n = len(contact.problems)
+            typer.echo(f"pipe: warning: {self.store.rel(self.store.path_of(contact.slug))} has {n} problem"
+                       f"{'s' if n != 1 else ''} ({contact.problems[0].message}{'; ...' if n > 1 else ''}): "
+                       "see pipe check", err=True)
 
     def create(self, data: dict[str, Any], name: str, company: str | None) -> str:
         """Write a new contact's file; returns its slug."""
@@ -165,14 +170,26 @@ def stage_ids(names: list[str]) -> tuple[str, ...]:
 
 
 def confirm(question: str, default: bool = False, flag: str | None = None, unanswered: bool | None = None) -> bool:
-    """Ask on the terminal. With no answer to read (a script, cron): `unanswered` if given, else a clear
-    error naming the flag that answers in advance, instead of click's bare 'Aborted!'."""
+    """Ask on stderr and read the answer from stdin. With nothing to read (a script, cron): `unanswered`
+    if given, else a clear error naming the flag that answers in advance."""
+    import sys
+
     from ..errors import UsageError
 
-    try:
-        return typer.confirm(question, default=default, err=True)
-    except typer.Abort:
-        if unanswered is not None:
-            return unanswered
-        raise UsageError(f"no answer to '{question}': stdin is closed or not a terminal",
-                         f"run it in a terminal{f', or add {flag}' if flag else ''}") from None
+    while True:
+        typer.echo(f"{question} [{'Y/n' if default else 'y/N'}]: ", nl=False, err=True)
+        line = sys.stdin.readline()
+        if not line:
+            typer.echo("", err=True)  # end the question's line before anything else is said
+            if unanswered is not None:
+                return unanswered
+            raise UsageError(f"no answer to '{question}': stdin is closed or not a terminal",
+                             f"run it in a terminal{f', or add {flag}' if flag else ''}")
+        answer = line.strip().lower()
+        if not answer:
+            return default
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("n", "no"):
+            return False
+        typer.echo("Answer y or n.", err=True)

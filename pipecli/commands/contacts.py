@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def init(
-    directory: Path = typer.Argument(Path("."), help="Folder for the new pipeline (created if missing)."),
+    folder: str = typer.Argument(".", metavar="DIR", help="Folder for the new pipeline (created if missing)."),
     no_git: bool = typer.Option(False, "--no-git", help="Do not run 'git init' (nor commit the new files)."),
 ) -> None:
     """Create a pipeline: pipe.yaml with every setting commented, contacts/, and a git repository.
@@ -29,9 +29,12 @@ def init(
     """
     from .. import gitio
     from ..config import CONFIG_FILE, Config, template
-    from ..errors import PipeError
+    from ..errors import PipeError, UsageError
     from ..store import CONTACTS_DIR
 
+    if not folder.strip():
+        raise UsageError("the folder name is empty", "pipe init ~/sales, or pipe init . for this folder")
+    directory = Path(folder).expanduser()
     if (directory / CONFIG_FILE).exists():
         raise PipeError(f"{directory / CONFIG_FILE} already exists: this is a pipeline already",
                         "use it as it is, or choose another folder")
@@ -39,8 +42,12 @@ def init(
     if outer is not None:
         raise PipeError(f"{directory} is inside the pipeline in {outer}: a pipeline in a pipeline would be read as contacts",
                         "choose a folder outside it")
-    (directory / CONTACTS_DIR).mkdir(parents=True, exist_ok=True)
-    (directory / CONFIG_FILE).write_text(template(), encoding="utf-8")
+    try:
+        (directory / CONTACTS_DIR).mkdir(parents=True, exist_ok=True)
+        (directory / CONFIG_FILE).write_text(template(), encoding="utf-8")
+    except OSError as exc:
+        raise PipeError(f"cannot create a pipeline in {directory}: {exc.strerror}",
+                        "choose a folder you can write to (a path whose parts are folders)") from None
     written = [directory / CONFIG_FILE]
     ignore = directory / ".gitignore"
     if not ignore.exists():

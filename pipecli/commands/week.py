@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from .common import session
+from .common import Session, session
 
 if TYPE_CHECKING:
     from ..model import Contact
@@ -27,6 +27,12 @@ def _rejected(found: list[Broken], loaded: Loaded, chosen: list[Contact]) -> lis
         keep = [b for b in found if not (b.path.startswith(head) and b.path.endswith(tail)
                                          and b.path[len(head):-len(tail)] in others)]
     return [Rejected(b.path, b.line, b.message) for b in keep]
+
+
+def _warn_rules(s: Session) -> None:
+    """Say so when your own rules in pipe.yaml do not read: the findings then come from the built-in rules only."""
+    for problem in s.store.rule_problems():
+        typer.echo(f"pipe: warning: {problem}; your own rules are left out until it is fixed", err=True)
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str = "format") -> str:
@@ -73,6 +79,7 @@ def plan(
     loaded = s.load_all()
     contacts = owned_by(loaded.contacts, owner) if owner is not None else loaded.contacts
     found = s.store.check(s.today, loaded)
+    _warn_rules(s)
     result = plan_for(contacts, s.store.config, s.today, scope=DAY if day else WEEK,
                       rejected=_rejected(found, loaded, contacts), owner=owner)
     typer.echo(to_json(plan_data(result)) if fmt == "json" else plan_text(result, fmt))
@@ -126,6 +133,7 @@ def report(
         raise UsageError(f"--since {first} is after today ({s.today})", "give a day on or before today")
     loaded = s.load_all()
     found = s.store.check(s.today, loaded)
+    _warn_rules(s)
     contacts = owned_by(loaded.contacts, owner) if owner is not None else loaded.contacts
     groups = by_owner(contacts) if by else {}
     reports = [report_for(contacts, s.store.config, s.today, first, owner="team" if by else owner,
