@@ -430,7 +430,7 @@ def resolve_hint(repo: Repo | None = None, files: Sequence[str] = ()) -> str:
     g = _git_prefix(repo.root) if repo else "git"
     added = f"{g} add -- {' '.join(shlex.quote(f) for f in files)}" if files else f"{g} add FILE"
     return ("in each file keep the right lines and delete the <<<<<<< ======= >>>>>>> lines ('pipe check' shows "
-            f"where), then run:\n          {added}\n          {g} rebase --continue\n          pipe sync\n"
+            f"where), then run:\n          {added}\n          {g} -c core.editor=true rebase --continue\n          pipe sync\n"
             f"        or put everything back as it was before the sync: {g} rebase --abort")
 
 

@@ -115,6 +115,8 @@ def qualify(values: dict[str, Any], verbal_yes: date | None) -> list[Change]:
 
 
 def defer(until: date, reason: str, today: date) -> list[Change]:
+    if not reason.strip():
+        raise UsageError("the reason is empty", "say what they said: --reason \"call me after the summer\"")
     if until <= today:
         raise UsageError(f"--until {until} is not in the future", "give the date they asked to be called: --until +6m")
     return [SetKey(("deferred",), {"until": until, "reason": reason, "asked": today})]

@@ -265,8 +265,9 @@ def find_root(explicit: str | None, start: Path | None = None) -> Path:
     if chosen:
         root = Path(chosen).expanduser()
         if not (root / CONFIG_FILE).is_file():
-            raise NoPipelineError(f"no pipeline in {chosen}: it has no {CONFIG_FILE}",
-                                  f"create one with 'pipe init {chosen}'")
+            outer = next((f for f in root.resolve().parents if (f / CONFIG_FILE).is_file()), None)
+            hint = f"did you mean -C {outer}?" if outer else f"create one with 'pipe init {chosen}'"
+            raise NoPipelineError(f"no pipeline in {chosen}: it has no {CONFIG_FILE}", hint)
         return root
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):

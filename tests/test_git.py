@@ -278,7 +278,7 @@ def test_a_command_during_a_stopped_rebase_changes_nothing(repo: Path) -> None:
     file_before = contact_file(repo, "anna-berg").read_bytes()
     result = pipe(repo, "log", "anna", "call")
     assert result.exit_code == 1
-    assert "a rebase is in progress" in result.stderr and "git rebase --continue" in result.stderr
+    assert "a rebase is in progress" in result.stderr and "rebase --continue" in result.stderr
     assert subjects(repo) == before
     assert contact_file(repo, "anna-berg").read_bytes() == file_before  # a write would block --continue
     assert pipe(repo, "list").exit_code == 0  # reading still works

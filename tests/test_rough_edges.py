@@ -78,3 +78,72 @@ def test_a_question_without_a_terminal_names_the_flag_that_answers_it(run: Run) 
     assert result.exit_code == 2
     assert "Would you bet your salary on this deal?" in result.stderr and "--yes" in result.stderr
     assert "Aborted" not in result.output
+
+
+def test_an_owner_nobody_has_is_warned_about(run: Run) -> None:
+    run("add", "Anna", "--owner", "anna")
+    run("add", "Ben", "--owner", "ben")
+    for command in (["list"], ["board"], ["review"], ["plan"], ["stats"]):
+        result = run(*command, "--owner", "nobody")
+        assert "no contact has the owner 'nobody'; the owners are: anna, ben" in result.stderr, command
+    assert "no contact has the owner" not in run("list", "--owner", "ANNA").stderr
+
+
+def test_qualify_refuses_a_start_before_the_decision(pipeline: Path, run: Run) -> None:
+    run("add", "Cora", "--stage", "c", "--force", "--reason", "import")
+    result = run("qualify", "cora", "--decision-date", "+1y", "--start-date", "today")
+    assert result.exit_code == 2 and "before the decision date" in result.stderr
+    assert "criteria" not in yaml.safe_load(contact_file(pipeline, "cora").read_text())
+
+
+def test_report_output_ending_chooses_the_format(pipeline: Path, run: Run, tmp_path: Path) -> None:
+    run("add", "Anna")
+    assert run("report", "--output", str(tmp_path / "week.html")).exit_code == 0
+    assert (tmp_path / "week.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert run("report", "--output", str(tmp_path / "week.md")).exit_code == 0
+    assert (tmp_path / "week.md").read_text(encoding="utf-8").startswith("#")
+
+
+def test_a_dir_inside_a_pipeline_points_at_the_pipeline(pipeline: Path, run: Run) -> None:
+    from typer.testing import CliRunner
+
+    from pipecli.cli import app
+
+    result = CliRunner().invoke(app, ["-C", str(pipeline / "contacts"), "list"])
+    assert result.exit_code == 1 and f"did you mean -C {pipeline.resolve()}?" in result.stderr
+
+
+def test_init_where_no_folder_can_be_made(tmp_path: Path, run: Run) -> None:
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    result = run("init", str(tmp_path / "afile" / "sales"))
+    assert result.exit_code == 1 and "cannot create a pipeline" in result.stderr
+    assert "internal error" not in result.output
+    assert run("init", "").exit_code == 2
+
+
+def test_a_deferral_needs_a_reason(run: Run) -> None:
+    run("add", "Anna")
+    assert run("defer", "anna", "--until", "+6m", "--reason", " ").exit_code == 2
+
+
+def test_plan_and_report_keep_the_built_in_findings_when_a_user_rule_is_broken(pipeline: Path, run: Run) -> None:
+    run("add", "Anna")
+    for day in ("2026-11-02", "2026-11-09", "2026-11-16"):
+        run("log", "anna", "call", "--outcome", "no-answer", "--date", day)
+    config = pipeline / "pipe.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "  custom: []", "  custom:\n    - {name: typo, action: flag, when: {nosuchfact: 1}}"), encoding="utf-8")
+    assert "custom:\n    - {name: typo" in config.read_text(encoding="utf-8")
+    report = run("report", "-f", "json")
+    assert report.exit_code == 0
+    assert "pipe: warning: pipe.yaml" in report.stderr and "your own rules are left out" in report.stderr
+    assert '"no-response"' in report.stdout  # the built-in rule still found Anna
+    plan = run("plan")
+    assert "your own rules are left out" in plan.stderr and "no-response" in plan.stdout
+
+
+def test_a_command_that_writes_a_contact_with_problems_says_so(pipeline: Path, run: Run) -> None:
+    contact_file(pipeline, "una").write_text("id: u\nname: Una\nstage: c\nvalue: lots\n", encoding="utf-8")
+    result = run("log", "una", "call")
+    assert result.exit_code == 0
+    assert "pipe: warning: contacts/una.yaml has 1 problem (value should be a number, not 'lots')" in result.stderr

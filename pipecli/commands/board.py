@@ -44,7 +44,7 @@ def board(
     from ..boardview import board_data, board_text, boards_text
     from ..dates import parse_date
     from ..errors import UsageError
-    from ..funnel import FunnelRules, build_board, by_owner, owned_by
+    from ..funnel import FunnelRules, build_board, by_owner
     from ..render import to_json
 
     _format(fmt)
@@ -55,7 +55,7 @@ def board(
     rules = FunnelRules.from_config(s.store.config)
     contacts = s.load_all().contacts
     if owner is not None:
-        contacts = owned_by(contacts, owner)
+        contacts = s.owned(contacts, owner)
     if by is None:
         one = build_board(contacts, rules, day, from_history=as_of is not None, owner=owner, learn_ratios=learn)
         typer.echo(to_json(board_data(one)) if fmt == "json" else board_text(one, fmt))
@@ -93,14 +93,14 @@ def stats(
     """
     from ..boardview import stats_data, stats_text
     from ..dates import parse_date
-    from ..funnel import FunnelRules, build_stats, owned_by
+    from ..funnel import FunnelRules, build_stats
     from ..render import to_json
 
     _format(fmt)
     s = session()
     contacts = s.load_all().contacts
     if owner is not None:
-        contacts = owned_by(contacts, owner)
+        contacts = s.owned(contacts, owner)
     result = build_stats(contacts, FunnelRules.from_config(s.store.config), s.today,
                          since=parse_date(since, s.today) if since else None, owner=owner)
     typer.echo(to_json(stats_data(result)) if fmt == "json" else stats_text(result, fmt))
@@ -132,7 +132,6 @@ def classify(
     """
     from ..boardview import CLASSIFY_COLUMNS, CLASSIFY_HEADERS, classify_summary, mismatch_row
     from ..errors import ExitCode
-    from ..funnel import owned_by
     from ..ladder import classify as compare
     from ..ladder import reclassify
     from ..model import PIPELINE
@@ -143,7 +142,7 @@ def classify(
     loaded = s.load_all()
     chosen = [s.resolve(name, loaded) for name in contacts] if contacts else loaded.contacts
     if owner is not None:
-        chosen = owned_by(chosen, owner)
+        chosen = s.owned(chosen, owner)
     for c in chosen:
         if contacts and c.stage not in PIPELINE:
             typer.echo(f"pipe: note: {c.slug} is {c.stage}: classify covers O to A", err=True)

@@ -75,6 +75,17 @@ class Session:
                                       f"{'were' if n != 1 else 'was'} skipped (see the warnings, or pipe check)") from None
             raise
 
+    def owned(self, contacts: Sequence[Contact], owner: str) -> list[Contact]:
+        """The contacts of one owner (any case); a name nobody has gets a warning listing the owners."""
+        from ..funnel import owned_by
+
+        mine = owned_by(contacts, owner)
+        if not mine and contacts:
+            names = sorted({c.owner for c in contacts if c.owner}, key=str.casefold)
+            typer.echo(f"pipe: warning: no contact has the owner '{owner}'"
+                       + (f"; the owners are: {', '.join(names)}" if names else ""), err=True)
+        return mine
+
     def writable(self) -> None:
         """Refuse to change contacts while git is in the middle of a rebase or merge (a stopped sync).
 
@@ -89,7 +100,7 @@ class Session:
         busy = repo.busy() if repo is not None else None
         if busy:
             raise GitError(f"{busy} is in progress in this repository: pipe changes nothing until it is finished",
-                           "resolve the conflicts and run 'git rebase --continue' (see 'pipe sync'), "
+                           "resolve the conflicts and run 'git -c core.editor=true rebase --continue' (see 'pipe sync'), "
                            "or 'git rebase --abort' to go back")
         self.checked_git = True
 

@@ -166,6 +166,8 @@ def list_(
     flt = Filter(stages=stages, owner=owner, source=source_id(source) if source else None, tags=tuple(tag),
                  due_by=s.today if due else None)
     loaded = s.load_all()
+    if owner is not None:
+        s.owned(loaded.contacts, owner)  # only to warn about a name nobody has
     rows = [row(c, s.today) for c in select(loaded.contacts, flt)]
     out = render(rows, COLUMNS, fmt, HEADERS)
     if out:

@@ -52,7 +52,10 @@ def review(
     if explain is not None:
         raise typer.Exit(_explain(s, explain, rule, fmt))
     flt = Filter(stages=stage_ids(stage) if stage else (*LADDER, RESERVE), owner=owner)
-    contacts = select(s.load_all().contacts, flt)
+    everyone = s.load_all().contacts
+    if owner is not None:
+        s.owned(everyone, owner)  # only to warn about a name nobody has
+    contacts = select(everyone, flt)
     found = evaluate(contacts, s.store.config.values, s.today, only=rule)
     if apply:
         raise typer.Exit(_apply(s, found, fmt, yes))

@@ -93,19 +93,24 @@ def qualify(
       pipe qualify zhang-wei --verbal-yes today
     """
     from ..dates import parse_date
+    from ..errors import UsageError
     from ..ladder import criteria_checks
     from ..model import Criteria, SetKey
     from ..record import qualify as record
 
     s = session()
     c = s.resolve(contact)
+    decide = parse_date(decision_date, s.today) if decision_date else None
+    start = parse_date(start_date, s.today) if start_date else None
     values = {
         "decision_maker": decision_maker, "proposal_fits": proposal_fits, "budget": budget,
-        "decision_date": parse_date(decision_date, s.today) if decision_date else None,
-        "start_date": parse_date(start_date, s.today) if start_date else None,
-        "next_step": next_step,
+        "decision_date": decide, "start_date": start, "next_step": next_step,
     }
     yes = parse_date(verbal_yes, s.today) if verbal_yes else None
+    decide, start = decide or c.criteria.decision_date, start or c.criteria.start_date
+    if decide and start and start < decide:
+        raise UsageError(f"the start date {start} is before the decision date {decide}",
+                         "they start after they decide: give both dates again")
     changes = record(values, yes)
     if changes:
         s.save(c, changes)

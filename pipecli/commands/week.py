@@ -67,7 +67,6 @@ def plan(
       pipe plan --format json | jq '.categories[2].items'
     """
     from ..errors import UsageError
-    from ..funnel import owned_by
     from ..render import to_json
     from ..report import PLAN_FORMATS, plan_data, plan_text
     from ..week import DAY, WEEK, plan_for
@@ -77,7 +76,7 @@ def plan(
         raise UsageError("--week and --day do not go together", "choose one (the default is --week)")
     s = session()
     loaded = s.load_all()
-    contacts = owned_by(loaded.contacts, owner) if owner is not None else loaded.contacts
+    contacts = s.owned(loaded.contacts, owner) if owner is not None else loaded.contacts
     found = s.store.check(s.today, loaded)
     _warn_rules(s)
     result = plan_for(contacts, s.store.config, s.today, scope=DAY if day else WEEK,
@@ -90,7 +89,8 @@ def report(
     week: bool = typer.Option(False, "--week", help="The seven days up to today (the default)."),
     owner: str = typer.Option(None, "--owner", help="Only this person's contacts."),
     by: str = typer.Option(None, "--by", metavar="owner", help="'owner': the team's report, then one per owner."),
-    fmt: str = typer.Option("markdown", "--format", "-f", help="Output format: markdown, html or json."),
+    fmt: str = typer.Option(None, "--format", "-f",
+                            help="Output format: markdown, html or json (default: from --output's ending, else markdown)."),
     output: str = typer.Option(None, "--output", "-o", metavar="FILE",
                                help="Write to FILE (atomically; its folder is made) instead of stdout."),
 ) -> None:
@@ -117,11 +117,14 @@ def report(
 
     from ..dates import parse_date
     from ..errors import FileProblem, UsageError
-    from ..funnel import by_owner, owned_by
+    from ..funnel import by_owner
     from ..report import REPORT_FORMATS, report_output
     from ..store import write_atomic
     from ..week import report_for
 
+    if fmt is None:  # report --output week.html means HTML
+        ending = (output or "").rsplit(".", 1)[-1].lower()
+        fmt = {"html": "html", "htm": "html", "json": "json"}.get(ending, "markdown")
     _choice(fmt, REPORT_FORMATS)
     if since is not None and week:
         raise UsageError("--since and --week do not go together", "--week is the seven days up to today")
@@ -134,7 +137,7 @@ def report(
     loaded = s.load_all()
     found = s.store.check(s.today, loaded)
     _warn_rules(s)
-    contacts = owned_by(loaded.contacts, owner) if owner is not None else loaded.contacts
+    contacts = s.owned(loaded.contacts, owner) if owner is not None else loaded.contacts
     groups = by_owner(contacts) if by else {}
     reports = [report_for(contacts, s.store.config, s.today, first, owner="team" if by else owner,
                           rejected=_rejected(found, loaded, contacts), people=max(len(groups), 1))]
