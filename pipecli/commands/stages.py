@@ -229,7 +229,6 @@ def defer(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (log, qualify, promote, demote, defer):
-        app.command()(command)
-    # A date like -1w is a value here, not an option.
-    app.command(context_settings={"ignore_unknown_options": True})(meet)
+    for command in (log, meet, qualify, promote, demote, defer):
+        # pipe meet X -1w: a date like -1w is a value there, not an option
+        app.command(context_settings={"ignore_unknown_options": True} if command is meet else None)(command)
