@@ -38,7 +38,6 @@ class Session:
     today: date
     changed: list[Path] = field(default_factory=list)
     new: list[Path] = field(default_factory=list)  # files this command created (git must learn of them)
-    warned: bool = False
     checked_git: bool = False
 
     @property
@@ -146,12 +145,6 @@ def session() -> Session:
 
     store = Store.open(STATE.directory)
     return Session(store, today_from(STATE.today))
-
-
-def today() -> date:
-    from ..store import today_from
-
-    return today_from(STATE.today)
 
 
 def register(app: typer.Typer) -> None:
