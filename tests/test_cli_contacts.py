@@ -192,6 +192,9 @@ def test_list_filters_and_formats(run: Run) -> None:
     seed(run)
     assert [r["slug"] for r in json.loads(run("list", "--owner", "BEN", "-f", "json").stdout)] == ["olav-o"]
     assert [r["slug"] for r in json.loads(run("list", "--tag", "vip", "-f", "json").stdout)] == ["olav-o"]
+    run("demote", "fay-fa", "--reason", "no show")  # falls back to O: source fallback
+    assert [r["slug"] for r in json.loads(run("list", "--source", "后退客户", "-f", "json").stdout)] == ["fay-fa"]
+    assert run("list", "--source", "friend").exit_code == 2
     due = json.loads(run("list", "--due", "-f", "json").stdout)
     assert [(r["slug"], r["overdue"]) for r in due] == [("bea-b", True)]
     csv_out = run("list", "--stage", "b", "-f", "csv").stdout.splitlines()
@@ -222,6 +225,9 @@ def test_contacts_are_named_by_slug_id_prefix_or_name(pipeline: Path, run: Run) 
     cid = read(pipeline, "anna-berg")["id"]
     for query in ("anna-berg", cid, "anna-b", "ANNA BERG", "berg"):
         assert json.loads(run("show", query, "-f", "json").stdout)["slug"] == "anna-berg", query
+    renamed = contact_file(pipeline, "anna-berg").rename(contact_file(pipeline, "berg-anna"))
+    assert json.loads(run("show", cid, "-f", "json").stdout)["slug"] == "berg-anna"  # the id stays; the file moved
+    renamed.rename(contact_file(pipeline, "anna-berg"))
     ambiguous = run("show", "anna")
     assert ambiguous.exit_code == 1
     assert "'anna' matches 2 contacts" in ambiguous.stderr

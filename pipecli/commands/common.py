@@ -157,6 +157,17 @@ def register(app: typer.Typer) -> None:
 FORMAT_HELP = "Output format: table, markdown, csv or json."
 
 
+def source_of(text: str) -> str:
+    """The kind of opportunity the user meant (English or Chinese); a usage error otherwise."""
+    from ..errors import UsageError
+    from ..model import SOURCES, source_id
+
+    found = source_id(text)
+    if found is None:
+        raise UsageError(f"unknown source '{text}'", f"use one of: {', '.join(SOURCES)}")
+    return found
+
+
 def stage_ids(names: list[str]) -> tuple[str, ...]:
     """Stage ids from what the user typed (ids, letters or Chinese); a usage error names the bad one."""
     from ..errors import UsageError

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from .common import FORMAT_HELP, STATE, confirm, session, stage_ids
+from .common import FORMAT_HELP, STATE, confirm, session, source_of, stage_ids
 
 if TYPE_CHECKING:
     from ..model import Contact
@@ -97,15 +97,11 @@ def add(
     from ..errors import PipeError, UsageError
     from ..gitio import user_name
     from ..ladder import demote, promote
-    from ..model import OPPORTUNITY, RESERVE, apply_to_data, contact_from_data, source_id
+    from ..model import OPPORTUNITY, RESERVE, apply_to_data, contact_from_data
     from ..record import amount, duplicates_of, new_contact, set_meeting
 
     s = session()
-    src = None
-    if source is not None:
-        src = source_id(source)
-        if src is None:
-            raise UsageError(f"unknown source '{source}'", "use candidate, suspect, inbound, referral or fallback")
+    src = source_of(source) if source is not None else None
     target = OPPORTUNITY
     if stage is not None:
         target = stage_ids([stage])[0]
@@ -158,12 +154,12 @@ def list_(
       pipe list --due --owner anna
     """
     from ..listing import COLUMNS, HEADERS, Filter, counts_left_out, row, select
-    from ..model import LADDER, PIPELINE, RESERVE, source_id
+    from ..model import LADDER, PIPELINE, RESERVE
     from ..render import render
 
     s = session()
     stages = stage_ids(stage) if stage else ((*LADDER, RESERVE) if all_ else PIPELINE)
-    flt = Filter(stages=stages, owner=owner, source=source_id(source) if source else None, tags=tuple(tag),
+    flt = Filter(stages=stages, owner=owner, source=source_of(source) if source else None, tags=tuple(tag),
                  due_by=s.today if due else None)
     loaded = s.load_all()
     if owner is not None:
