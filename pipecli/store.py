@@ -308,6 +308,7 @@ class Store:
     root: Path
     config: Config = field(default_factory=Config)
     _digests: dict[str, str] = field(default_factory=dict)
+    _cache_seen: tuple[int, dict[str, Any]] | None = None
 
     @classmethod
     def open(cls, explicit: str | None = None) -> Store:
@@ -374,7 +375,8 @@ class Store:
 
         started = time.time_ns()
         cache_file = cache.path_in(self.root)
-        cache_started, old = cache.read(cache_file)
+        cache_started, old = self._read_cache()
+        self._cache_seen = None  # used up: what this load writes is newer
         fresh: dict[str, cache.Entry] = {}
         contacts: list[Contact] = []
         broken: list[Broken] = []
@@ -410,11 +412,20 @@ class Store:
             cache.write(cache_file, started, fresh)
         return Loaded(contacts, broken)
 
+    def _read_cache(self) -> tuple[int, dict[str, Any]]:
+        """The cache as on disk, read once per process: a name looked up by id first, then by the
+        whole folder, would otherwise read it twice."""
+        from . import cache
+
+        if self._cache_seen is None:
+            self._cache_seen = cache.read(cache.path_in(self.root))
+        return self._cache_seen
+
     def find_by_id(self, cid: str) -> Contact | None:
         """A contact by id through the cache's index, checked against its file; None if not known there."""
         from . import cache
 
-        _, entries = cache.read(cache.path_in(self.root))
+        _, entries = self._read_cache()
         for slug, entry in entries.items():
             if entry[1] == cache.CONTACT and entry[2][1] == cid:
                 try:
