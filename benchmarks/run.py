@@ -7,6 +7,10 @@ Each figure is the median wall time of --runs runs after one warm-up run. Floors
 - parse floor: a Python process that parses every file with PyYAML's C loader;
 - help floor: a bare `python -c "import typer"`.
 The pipelines are made by benchmarks/generate.py (kept in --work between runs of this script).
+
+pipe runs from this checkout, from bytecode as an installed package does (pip compiles it at
+install): the bytecode is kept in --work, so a PYTHONDONTWRITEBYTECODE in the environment does
+not make every measured run compile pipe's source again (about 0.01 s for --help, 0.03 s for list).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PIPE = [sys.executable, "-m", "pipecli"]
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))
 
 READ_FLOOR = """
 import os, sys
@@ -45,7 +51,7 @@ def timed(argv: list[str], before: Callable[..., None] | None = None) -> float:
     if before:
         before(missing_ok=True)
     start = time.perf_counter()
-    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
     if done.returncode not in (0, 1):  # review and classify exit 1 when they find something
         raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode()[-500:]}")
     return time.perf_counter() - start
@@ -60,12 +66,13 @@ def median(argv: list[str], runs: int, before: Callable[..., None] | None = None
 def peak_mb(argv: list[str]) -> float:
     code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True);"
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True,
+                         env=ENV).stdout
     return int(out.strip()) / 1024
 
 
 def has(command: str) -> bool:
-    return subprocess.run([*PIPE, command, "--help"], capture_output=True).returncode == 0
+    return subprocess.run([*PIPE, command, "--help"], capture_output=True, env=ENV).returncode == 0
 
 
 def pipeline(work: Path, size: int) -> Path:
@@ -84,6 +91,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/pipe-bench"))
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    ENV["PYTHONPYCACHEPREFIX"] = str(args.work.resolve() / "pycache")
     today = ["--today", "2026-11-27"]
     rows: list[tuple[str, str, float, float, str]] = []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 # Plain help and usage errors (no rich panels): quicker to start, and friendly to scripts and pipes.
 os.environ.setdefault("TYPER_USE_RICH", "0")
@@ -119,8 +119,29 @@ def hoist_globals(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
+    code: object = 0
     try:
         app(args=hoist_globals(sys.argv[1:]))
     except PipeError as exc:  # raised outside a command (e.g. in the root callback)
         typer.echo(f"pipe: error: {exc}", err=True)
-        sys.exit(int(exc.code))
+        code = int(exc.code)
+    except SystemExit as exc:  # how click ends every run, success included
+        code = exc.code
+    exit_now(code)
+
+
+def exit_now(code: object) -> NoReturn:
+    """End the process without tearing down the heap: a command that loaded 10,000 contacts would
+    otherwise spend longer freeing them than it took to print its answer. Every file pipe writes
+    is closed (and fsynced) before this; only stdout and stderr are still buffered."""
+    if isinstance(code, str):  # sys.exit("message"): say it, as Python would
+        print(code, file=sys.stderr)
+        code = 1
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):  # the reader went away (pipe list | head)
+        status = status or 141
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(status)

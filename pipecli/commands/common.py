@@ -22,6 +22,9 @@ class State:
     today: str | None = None
     no_commit: bool = False
     debug: bool = False
+    # What this command loaded, kept until the process ends (see cli.main: freeing 10,000
+    # contacts one object at a time would cost more than the exit it precedes).
+    kept: list[object] = field(default_factory=list)
 
     def reset(self, **values: object) -> None:
         self.__init__(**values)  # type: ignore[misc]
@@ -49,6 +52,7 @@ class Session:
     def load_all(self) -> Loaded:
         """Every contact; unparseable files get one warning line each on stderr."""
         loaded = self.store.load_all()
+        STATE.kept.append(loaded)
         for broken in loaded.broken:
             typer.echo(f"pipe: warning: skipped {broken}", err=True)
         return loaded
