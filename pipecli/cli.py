@@ -50,26 +50,12 @@ def _is_click_exception(exc: Exception) -> bool:
                for cls in type(exc).__mro__)
 
 
-app = typer.Typer(
-    cls=PipeGroup,
-    name="pipe",
-    help="Run a prospect pipeline out of plain YAML files in a git repository.",
-    epilog="Start with 'pipe init', then 'pipe add NAME'. Every command has --help with examples.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"pipe {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     directory: str = typer.Option(None, "--dir", "-C", envvar="PIPE_DIR", metavar="DIR",
                                   help="The pipeline folder (default: the nearest pipe.yaml upwards)."),
@@ -82,7 +68,30 @@ def root(
     common.STATE.reset(directory=directory, today=today, no_commit=no_commit, debug=debug)
 
 
-common.register(app)
+def make_app(command: str | None = None) -> typer.Typer:
+    """The `pipe` command with every subcommand, or with only the module that holds `command`
+    (a run of `pipe list` need not import, nor have typer build, the other 21 commands)."""
+    app = typer.Typer(
+        cls=PipeGroup,
+        name="pipe",
+        help="Run a prospect pipeline out of plain YAML files in a git repository.",
+        epilog="Start with 'pipe init', then 'pipe add NAME'. Every command has --help with examples.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(root)
+    common.register(app, command)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the whole command, built on first use (tests drive it with typer's CliRunner)
+        globals()["app"] = whole = make_app()
+        return whole
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 GLOBAL_WITH_VALUE = ("-C", "--dir", "--today")
@@ -118,10 +127,19 @@ def hoist_globals(argv: list[str]) -> list[str]:
     return [*argv[:at], *moved, argv[at], *rest]
 
 
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand an argument list names (after hoist_globals), if any."""
+    at = 0
+    while at < len(argv) and argv[at].startswith("-"):
+        at += 2 if argv[at] in GLOBAL_WITH_VALUE else 1
+    return argv[at] if at < len(argv) else None
+
+
 def main() -> None:
     code: object = 0
     try:
-        app(args=hoist_globals(sys.argv[1:]))
+        args = hoist_globals(sys.argv[1:])
+        make_app(command_of(args))(args=args)
     except PipeError as exc:  # raised outside a command (e.g. in the root callback)
         typer.echo(f"pipe: error: {exc}", err=True)
         code = int(exc.code)

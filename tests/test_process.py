@@ -56,3 +56,33 @@ def test_a_reader_that_goes_away_ends_it_quietly(pipeline: Path) -> None:
         err = proc.stderr.read().decode()
         assert proc.wait() == 141
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_each_command_is_built_from_the_module_the_map_names() -> None:
+    import typer
+    from typer.main import get_command
+
+    from pipecli.cli import make_app
+    from pipecli.commands.common import COMMANDS
+
+    def names(app: typer.Typer) -> list[str]:
+        group = get_command(app)
+        return list(group.commands)  # type: ignore[attr-defined]
+
+    assert names(make_app()) == list(COMMANDS)  # every command, in the order --help lists them
+    for command, module in COMMANDS.items():
+        alone = names(make_app(command))
+        assert command in alone
+        assert alone == [c for c, m in COMMANDS.items() if m == module]
+    assert names(make_app("no-such-command")) == list(COMMANDS)  # click then says what it does not know
+
+
+def test_a_command_runs_with_only_its_module(pipeline: Path) -> None:
+    assert pipe("-C", str(pipeline), "add", "Anna Berg").returncode == 0
+    for args in (["show", "anna-berg"], ["promote", "anna-berg", "--help"], ["board"], ["check"], ["list", "-h"]):
+        done = pipe("-C", str(pipeline), "--today", TODAY, *args)
+        assert done.returncode in (0, 1), (args, done.stderr)
+        assert "Traceback" not in done.stderr
+    typo = pipe("lst")
+    assert typo.returncode == 2
+    assert "No such command 'lst'" in typo.stderr

@@ -151,11 +151,26 @@ def session() -> Session:
     return Session(store, today_from(STATE.today))
 
 
-def register(app: typer.Typer) -> None:
-    from . import board, check, contacts, git, review, stages, week
+# Which module holds each command, in the order `pipe --help` lists them (a test checks this
+# against what the modules register).
+COMMANDS: dict[str, str] = {
+    **dict.fromkeys(("init", "add", "list", "show", "edit"), "contacts"),
+    **dict.fromkeys(("log", "meet", "qualify", "promote", "demote", "defer"), "stages"),
+    "review": "review",
+    **dict.fromkeys(("board", "stats", "classify"), "board"),
+    **dict.fromkeys(("plan", "report"), "week"),
+    "check": "check",
+    **dict.fromkeys(("history", "undo", "changes", "sync"), "git"),
+}
 
-    for module in (contacts, stages, review, board, week, check, git):
-        module.register(app)
+
+def register(app: typer.Typer, command: str | None = None) -> None:
+    """Every command, or only those of the module that holds `command` when it is one of them."""
+    import importlib
+
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
+        importlib.import_module(f"{__package__}.{name}").register(app)
 
 
 FORMAT_HELP = "Output format: table, markdown, csv or json."
