@@ -1,8 +1,14 @@
 """Surgical edits of a YAML document's text: change only the keys that change, keep every other byte.
 
-ruamel.yaml's round-trip composer locates each node's exact span in the text; the edit is then a
-splice of that span. Letting ruamel re-dump the whole document would re-indent sequences and
-re-wrap long lines the user wrote; splicing keeps them byte for byte by construction.
+A composer locates each node's exact span in the text (start and end as character indexes); the
+edit is then a splice of that span. Re-dumping the whole document, even with ruamel.yaml's
+round-trip dumper, would re-indent sequences and re-wrap long lines the user wrote; splicing keeps
+them, and the comments between them, byte for byte by construction.
+
+The composer is libyaml's, through PyYAML: the same parser that reads the contacts, so an edit
+sees the document exactly as the reader did. It gives the same spans as ruamel.yaml's round-trip
+composer (a test compares them on every demo file) about ten times faster, and without importing
+ruamel.yaml (6 ms): a command that edits one contact should cost little more than start-up.
 """
 
 from __future__ import annotations
@@ -11,8 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .model import FIELD_ORDER, Append, Change, SetKey
 
@@ -81,7 +86,10 @@ def dump_new(data: Mapping[str, Any]) -> str:
 
 
 def _compose(text: str) -> Node | None:
-    return YAML(typ="rt").compose(text)  # type: ignore[no-any-return]
+    try:
+        return yaml.compose(text, Loader=_Loader)  # noqa: S506 - composing builds no objects
+    except yaml.YAMLError as exc:
+        raise EditError(f"it does not parse as YAML: {getattr(exc, 'problem', None) or exc}") from None
 
 
 def _content_end(node: Node, text: str) -> int:

@@ -119,3 +119,58 @@ def test_random_edits_keep_every_untouched_line(changes: list[Any]) -> None:
     for line in difflib.ndiff(HAND_WRITTEN.splitlines(), out.splitlines()):
         if line.startswith("- "):  # a line of the original that is gone or altered
             assert any(f"{key}:" in line for key in touched) or "tags:" in line, line
+
+
+# --- the composer: libyaml's spans are the spans ruamel.yaml's round-trip composer gives ---------
+
+TRICKY = [
+    HAND_WRITTEN,
+    "name: Anna\nstage: c\nnotes: |\n  two\n  lines\n\n# trailing comment\n",
+    "name: Anna\ncriteria:\nhistory: []\nactivities: {}\nstage: ~\nempty:\n",
+    "name: \"Anna \\u00e9\"\nstage: 'c'\ntags:\n  - a   # x\n  -   b\n  - [c, d]\n",
+    "name: Ånne Ødegård\ncompany: 华信物流  # 中文注释\nnext: {action: 打电话, due: 2026-12-01}\n",
+    "name: Anna\nnotes: >-\n    folded\n    text\n\n\nstage: c\n",
+    "- not\n- a mapping\n",
+    "---\nname: Anna\nstage: c\n...\n",
+    "name: Anna\r\nstage: c\r\nhistory:\r\n- {date: 2026-01-01, to: c}\r\n",
+    "name: Anna\nbase: &b {x: 1}\nother: *b\nstage: c\n",
+    "name: Anna\nplain: a long plain\n  scalar over lines\nstage: c   \n\n\n",
+    "name: Anna\nquoted: 'it''s'\ndq: \"a\\\"b\"\nkey with spaces: v\n? complex\n: value\n",
+]
+
+
+def _spans(node: Any) -> Any:
+    """Each node as (kind, start, end, start column, flow style, null?), children after: what
+    yamledit reads of a composed document."""
+    kind = type(node).__name__
+    null = kind == "ScalarNode" and str(node.tag).endswith(":null")
+    if null and node.start_mark.index == node.end_mark.index:
+        # `key:` with nothing after it: an edit splices after the key's colon, never at this
+        # empty span (libyaml puts it after the colon, ruamel at the start of the next line).
+        return (kind, "empty null")
+    flow = bool(getattr(node, "flow_style", False)) if kind != "ScalarNode" else None
+    head = (kind, node.start_mark.index, node.end_mark.index, node.start_mark.column, flow, null)
+    if kind == "MappingNode":
+        return (head, [(_spans(k), _spans(v)) for k, v in node.value])
+    if kind == "SequenceNode":
+        return (head, [_spans(v) for v in node.value])
+    return (head, node.value.replace("\a", ""))  # ruamel marks the folds of a folded scalar with BEL
+
+
+def _documents() -> list[str]:
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parent.parent / "examples" / "demo"
+    return TRICKY + [p.read_text(encoding="utf-8") for p in sorted((demo / "contacts").glob("*.yaml"))] + [
+        (demo / "pipe.yaml").read_text(encoding="utf-8")]
+
+
+def test_the_composer_gives_the_spans_ruamels_round_trip_composer_gives() -> None:
+    from ruamel.yaml import YAML
+
+    from pipecli.yamledit import _compose
+
+    documents = _documents()
+    assert len(documents) > 40
+    for text in documents:
+        assert _spans(_compose(text)) == _spans(YAML(typ="rt").compose(text)), text
