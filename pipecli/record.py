@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import secrets
 import unicodedata
 from collections.abc import Sequence
 from datetime import date
@@ -34,6 +33,8 @@ def amount(value: float | None) -> float | None:
 
 def new_id() -> str:
     """An id that never changes, even when the file is renamed: 48 random bits in hex."""
+    import secrets  # only to add a contact: it imports hmac, and hmac OpenSSL
+
     return secrets.token_hex(6)
 
 
