@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 
@@ -21,10 +21,13 @@ from .config import CONFIG_FILE, LOCAL_FILE, Config, validate
 from .errors import AmbiguousContact, ConcurrentChange, ConfigError, ContactNotFound, FileProblem, NoPipelineError
 from .model import Change, Contact, contact_from_data
 
-try:  # the builtin SHA-1: hashlib would load OpenSSL first (2 ms of every command's start)
-    from _sha1 import sha1
-except ImportError:  # pragma: no cover - a Python built without it
+if TYPE_CHECKING:
     from hashlib import sha1
+else:
+    try:  # the builtin SHA-1: hashlib would load OpenSSL first (2 ms of every command's start)
+        from _sha1 import sha1
+    except ImportError:  # pragma: no cover - a Python built without it
+        from hashlib import sha1
 
 CONTACTS_DIR = "contacts"
 SUFFIX = ".yaml"
