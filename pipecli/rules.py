@@ -10,6 +10,7 @@ comparisons of one fact with a value), compiled once; nothing the user writes is
 from __future__ import annotations
 
 import difflib
+import operator
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,16 +95,14 @@ class Facts:
         """The last thing that happened: an activity, entering the stage, or (FA) the first meeting's date."""
         def compute() -> tuple[date | None, str]:
             c = self.contact
-            marks: list[tuple[date, str]] = []
-            last = self.last_activity()
-            if last is not None:
-                marks.append((last, "the last activity"))
+            since, what = self.last_activity(), "the last activity"  # the earlier mark wins a tie
             entered = c.stage_since()
-            if entered is not None:
-                marks.append((entered, f"entering {stage_letter(c.stage)}"))
-            if c.stage == FIRST_APPOINTMENT and c.first_meeting is not None and c.first_meeting.date is not None:
-                marks.append((c.first_meeting.date, "the first meeting's date"))
-            return max(marks, key=lambda m: m[0]) if marks else (None, "")
+            if entered is not None and (since is None or entered > since):
+                since, what = entered, f"entering {stage_letter(c.stage)}"
+            met = c.first_meeting.date if c.stage == FIRST_APPOINTMENT and c.first_meeting is not None else None
+            if met is not None and (since is None or met > since):
+                since, what = met, "the first meeting's date"
+            return (since, what) if since is not None else (None, "")
         return self._once(" quiet", compute)  # type: ignore[no-any-return]
 
     def counts(self) -> dict[tuple[str | None, str | None], int]:
@@ -277,6 +276,9 @@ OPS: dict[str, Callable[[Any, Any], bool]] = {
     "lt": _ordered(lambda a, w: a < w), "le": _ordered(lambda a, w: a <= w),
     "in": _in, "has": _has, "has_any": _has_any, "set": _is_set,
 }
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
+Test = Callable[["Facts"], bool]
 OPS_FOR: dict[str, tuple[str, ...]] = {
     NUMBER: ("eq", "ne", "gt", "ge", "lt", "le", "in", "set"),
     TEXT: ("eq", "ne", "in", "set"),
@@ -293,8 +295,35 @@ class Leaf:
     op: str
     value: Any
 
-    def test(self, f: Facts) -> bool:
-        return OPS[self.op](f.get(self.fact), self.value)
+    def compile(self) -> Test:
+        """The comparison as one closure: the fact read once per contact, common operators inline.
+
+        A review runs some 100,000 of these on 10,000 contacts. `words` says the same through OPS
+        (a test checks that both agree)."""
+        name, read, want, op = self.fact.name, self.fact.read, self.value, self.op
+        compare = _COMPARE.get(op)
+        if compare is not None:
+            def ordered(f: Facts) -> bool:
+                memo = f._memo
+                actual = memo[name] if name in memo else memo.setdefault(name, read(f))
+                return actual is not None and compare(actual, want)
+            return ordered
+        if op in ("eq", "ne"):
+            same = op == "eq"
+
+            def equal(f: Facts) -> bool:
+                memo = f._memo
+                actual = memo[name] if name in memo else memo.setdefault(name, read(f))
+                if actual is None:
+                    return not same
+                return ((actual.casefold() if isinstance(actual, str) else actual) == want) is same
+            return equal
+        general = OPS[op]
+
+        def other(f: Facts) -> bool:
+            memo = f._memo
+            return general(memo[name] if name in memo else memo.setdefault(name, read(f)), want)
+        return other
 
     def words(self, f: Facts) -> tuple[bool, list[str]]:
         actual = f.get(self.fact)
@@ -320,8 +349,18 @@ class Leaf:
 class All:
     parts: tuple[Cond, ...]
 
-    def test(self, f: Facts) -> bool:
-        return all(p.test(f) for p in self.parts)
+    def compile(self) -> Test:
+        parts = tuple(p.compile() for p in self.parts)
+        if len(parts) == 2:
+            first, second = parts
+            return lambda f: first(f) and second(f)
+
+        def every(f: Facts) -> bool:
+            for part in parts:  # noqa: SIM110 - a loop: all() over a generator is twice as slow here
+                if not part(f):
+                    return False
+            return True
+        return every
 
     def words(self, f: Facts) -> tuple[bool, list[str]]:
         said = [p.words(f) for p in self.parts]
@@ -336,8 +375,24 @@ class All:
 class AnyOf:
     parts: tuple[Cond, ...]
 
-    def test(self, f: Facts) -> bool:
-        return any(p.test(f) for p in self.parts)
+    def compile(self) -> Test:
+        cases = [_stage_case(p) for p in self.parts]
+        if len(cases) > 2 and all(cases) and len({c[0] for c in cases if c}) == len(cases):
+            # One branch per stage (the stalled rule): go straight to the contact's stage.
+            table = {sid: rest.compile() if rest is not None else _always for sid, rest in filter(None, cases)}
+
+            def by_stage(f: Facts) -> bool:
+                branch = table.get(f.contact.stage)
+                return branch is not None and branch(f)
+            return by_stage
+        parts = tuple(p.compile() for p in self.parts)
+
+        def some(f: Facts) -> bool:
+            for part in parts:  # noqa: SIM110 - a loop: any() over a generator is twice as slow here
+                if part(f):
+                    return True
+            return False
+        return some
 
     def words(self, f: Facts) -> tuple[bool, list[str]]:
         said = [p.words(f) for p in self.parts]
@@ -352,8 +407,9 @@ class AnyOf:
 class Not:
     part: Cond
 
-    def test(self, f: Facts) -> bool:
-        return not self.part.test(f)
+    def compile(self) -> Test:
+        inner = self.part.compile()
+        return lambda f: not inner(f)
 
     def words(self, f: Facts) -> tuple[bool, list[str]]:
         held, said = self.part.words(f)
@@ -364,6 +420,20 @@ class Not:
 
 
 Cond = Leaf | All | AnyOf | Not
+
+
+def _stage_case(cond: Cond) -> tuple[str, Cond | None] | None:
+    """(stage, the rest) when a condition is `stage = X and the rest`; a contact's stage is always an id."""
+    parts = cond.parts if isinstance(cond, All) else (cond,)
+    first = parts[0] if parts else None
+    if not (isinstance(first, Leaf) and first.fact.name == "stage" and first.op == "eq" and isinstance(first.value, str)):
+        return None
+    rest = parts[1:]
+    return first.value, (rest[0] if len(rest) == 1 else All(rest) if rest else None)
+
+
+def _always(f: Facts) -> bool:
+    return True
 
 
 def _show(value: Any) -> str:
@@ -398,10 +468,12 @@ class Rule:
     switch: str = ""  # where it is switched off, for --explain
     say: Say | None = field(default=None, repr=False)  # built-ins word their evidence; user rules list their conditions
     keys: tuple[str, ...] = field(default=(), init=False)
+    test: Test = field(default=bool, init=False, repr=False, compare=False)  # `when`, compiled
 
     def __post_init__(self) -> None:
         keys = {"stage", *(k for fact in self.when.facts() for k in fact.keys)}
         object.__setattr__(self, "keys", tuple(sorted(keys)))
+        object.__setattr__(self, "test", self.when.compile())
 
     def because(self, f: Facts, fired: bool) -> str:
         if self.say is not None:
@@ -870,7 +942,7 @@ def evaluate(contacts: Iterable[Contact], settings: Mapping[str, Any], today: da
             blocked = _cannot(rule, c) if c.problems else None
             if blocked is not None:
                 found.append(blocked)
-            elif rule.when.test(facts):
+            elif rule.test(facts):
                 found.append(_fired(rule, c, facts))
     return found
 
@@ -893,7 +965,7 @@ def explain(c: Contact, settings: Mapping[str, Any], today: date, *, only: Colle
             blocked = _cannot(rule, c)
             if blocked is not None:
                 out.append(blocked)
-            elif rule.when.test(facts):
+            elif rule.test(facts):
                 out.append(_fired(rule, c, facts))
             else:
                 out.append(Verdict(c, rule, QUIET, rule.because(facts, False)))

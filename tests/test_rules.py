@@ -18,6 +18,7 @@ from pipecli.rules import (
     BUILTIN_IDS,
     CANNOT,
     FIRES,
+    Facts,
     OFF,
     OTHER_STAGE,
     QUIET,
@@ -355,6 +356,10 @@ def user(rule_yaml: str) -> dict[str, Any]:
 def fires_user(rule_yaml: str, c: Contact) -> bool:
     found = evaluate([c], user(rule_yaml), TODAY, only=["mine"])
     assert all(v.status == FIRES for v in found)
+    # The compiled condition (what evaluate runs) and the words of --explain (read through OPS) agree.
+    mine = next(r for r in rules_from(user(rule_yaml)) if r.id == "mine")
+    if mine.enabled and c.stage in mine.stages:
+        assert mine.when.words(Facts(c, TODAY))[0] is bool(found)
     return bool(found)
 
 
@@ -440,6 +445,19 @@ FORMS = [
     ("keys side by side are all of them", "{source: referral, value: 7}", {"source": "referral", "value": 8}, False),
     ("nested", "{any: [{all: [{tags: vip}, {not: {value: {lt: 10}}}]}, {owner: ola}]}",
      {"tags": ["vip"], "value": 20}, True),
+    # one branch per stage: compiled as a jump to the contact's stage
+    ("per stage, the contact's branch holds", "{any: [{stage: O, value: {gt: 5}}, {stage: C}, {stage: B, value: 1}]}",
+     {"stage": "b", "value": 1}, True),
+    ("per stage, the contact's branch fails", "{any: [{stage: O, value: {gt: 5}}, {stage: C}, {stage: B, value: 1}]}",
+     {"stage": "opportunity", "value": 5}, False),
+    ("per stage, a branch of the stage alone", "{any: [{stage: O, value: {gt: 5}}, {stage: C}, {stage: B, value: 1}]}",
+     {"stage": "c"}, True),
+    ("per stage, a stage with no branch", "{any: [{stage: O, value: {gt: 5}}, {stage: C}, {stage: B, value: 1}]}",
+     {"stage": "a", "value": 9}, False),
+    ("per stage, written in letters and Chinese", "{any: [{stage: 有效潜在客户三}, {stage: fa}, {stage: closed}]}",
+     {"stage": "a"}, True),
+    ("not equal", "{owner: {ne: Ola}}", {"owner": "ola"}, False),
+    ("not equal, unknown", "{owner: {ne: ola}}", {}, True),
 ]
 
 
@@ -595,5 +613,8 @@ def test_evaluate_and_explain_agree_on_any_contact(data: dict[str, Any]) -> None
     found = {(v.rule.id, v.status, v.why) for v in evaluate([c], {}, TODAY)}
     said = {(v.rule.id, v.status, v.why) for v in explain(c, {}, TODAY) if v.status in (FIRES, CANNOT)}
     assert found == said
+    facts = Facts(c, TODAY)
+    for rule in rules_from({}):  # what evaluate runs, against the words of --explain
+        assert rule.test(facts) is rule.when.words(facts)[0], rule.id
     for move in plan(evaluate([c], {}, TODAY), TODAY):
         assert move.changes[0].value in ("reserve", "opportunity", "first-appointment", "c", "b")  # type: ignore[union-attr]
