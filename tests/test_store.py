@@ -66,6 +66,20 @@ def test_a_file_changed_since_it_was_read_is_not_overwritten(pipeline: Path) -> 
     assert path.read_text(encoding="utf-8").endswith("# edited by hand meanwhile\n")
 
 
+def test_a_file_changed_since_the_whole_folder_was_read_is_not_overwritten(pipeline: Path) -> None:
+    path = contact_file(pipeline, "good-one")
+    path.write_text(GOOD, encoding="utf-8")
+    s = store(pipeline)
+    s.load("good-one")  # read alone first, then with the folder: the folder's read is the one that counts
+    (contact,) = s.load_all().contacts
+    assert s.apply(contact, [SetKey(("stage",), "b")])  # unchanged since: written
+    (contact,) = s.load_all().contacts
+    path.write_text(path.read_text(encoding="utf-8") + "# edited by hand meanwhile\n", encoding="utf-8")
+    with pytest.raises(ConcurrentChange):
+        s.apply(contact, [SetKey(("stage",), "reserve")])
+    assert path.read_text(encoding="utf-8").endswith("# edited by hand meanwhile\n")
+
+
 def test_broken_files_are_skipped_with_path_and_line_and_never_written(pipeline: Path, run: Run) -> None:
     contact_file(pipeline, "good-one").write_text(GOOD, encoding="utf-8")
     bad = contact_file(pipeline, "bad-one")
