@@ -398,11 +398,12 @@ class Store:
         cache_started, old = self._read_cache()
         self._cache_seen = None  # used up: what this load writes is newer
         self._digests.clear()  # what this load reads is newer than any file read before it
-        trusted_before = cache_started - cache.MARGIN_NS  # see cache.trusted
+        trusted_before = cache_started - cache.MARGIN_NS  # see cache.MARGIN_NS
+        settled_before = started - cache.MARGIN_NS  # what the cache this run writes will trust
         fresh: dict[str, cache.Entry] = {}
         contacts: list[Contact] = []
         broken: list[Broken] = []
-        changed = False
+        worth_writing = False
         folder = f"{self.contacts_dir}{os.sep}"
         with _opened_dir(self.contacts_dir) as fd:
             # stat relative to the open folder: the kernel walks one name, not the whole path
@@ -412,9 +413,12 @@ class Store:
                 try:
                     st = stat(name) if stat is not None else os.stat(folder + name)
                     key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-                    entry = old.get(slug)
+                    seen: cache.Entry | None = old.get(slug)
+                    entry: cache.Entry
                     # before reading: a change after this stat shows as a new stat next time
-                    if entry is None or entry[0] != key or max(key[1], key[2]) >= trusted_before:
+                    if seen is not None and seen[0] == key and max(key[1], key[2]) < trusted_before:
+                        entry = seen
+                    else:
                         with open(folder + name, "rb") as handle:
                             data = handle.read()
                         digest = sha1(data).hexdigest()
@@ -423,7 +427,13 @@ class Store:
                             entry = (key, cache.CONTACT, to_plain(contact_of(data, rel)), digest)
                         except Unreadable as exc:
                             entry = (key, cache.BROKEN, tuple(exc.broken), digest)
-                        changed = True
+                        # Rewrite the cache when this parse taught it something, or when a cache
+                        # written now would trust the file. A file parsed again only because it
+                        # changed within the margin (just edited, and unchanged since the cache
+                        # last saw it) would be as untrusted in a new cache: parsing it again next
+                        # time beats rewriting the whole cache on every run right after an edit.
+                        if seen is None or seen[0] != key or seen[3] != digest or max(key[1], key[2]) < settled_before:
+                            worth_writing = True
                 except OSError as exc:
                     broken.append(Broken(f"{CONTACTS_DIR}/{name}", None, f"cannot read: {exc.strerror}"))
                     continue
@@ -433,7 +443,7 @@ class Store:
                 else:
                     broken.append(Broken(*entry[2]))
         self._entries = fresh  # the digests of what was read, for _refuse_if_changed
-        if changed or len(fresh) != len(old):
+        if worth_writing or not fresh.keys() >= old.keys():
             cache.write(cache.path_in(self.root), started, fresh)
         return Loaded(contacts, broken)
 

@@ -228,3 +228,30 @@ def test_the_folder_reads_the_same_where_stat_cannot_take_a_folder(tmp_path: Pat
     assert names(root) == with_dir_fd == {f"c-{i}": f"Name {i}" for i in range(5)}
     write(root, "c-0", "Changed")
     assert names(root)["c-0"] == "Changed"
+
+
+def test_a_file_parsed_again_only_because_it_is_recent_does_not_rewrite_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make(tmp_path)
+    for i in range(3):
+        write(root, f"c-{i}", f"Name {i}")
+    assert names(root)["c-1"] == "Name 1"  # first sight: the cache is written
+    cache_file = cache.path_in(root)
+    written = cache_file.stat()
+    assert names(root)["c-1"] == "Name 1"  # all three parsed again (too recent to trust), nothing new
+    assert cache_file.stat().st_mtime_ns == written.st_mtime_ns
+    assert cache_file.stat().st_ino == written.st_ino  # not rewritten
+    write(root, "c-1", "Renamed")  # something new: written
+    assert names(root)["c-1"] == "Renamed"
+    assert cache_file.stat().st_ino != written.st_ino
+    # A cache from before the files' last change trusts none of them; a cache written now would
+    # trust them all (no margin): worth rewriting, though nothing in them changed.
+    started, entries = cache.read(cache_file)
+    cache.write(cache_file, started - 10_000_000_000, entries)
+    monkeypatch.setattr(cache, "MARGIN_NS", 0)
+    aged = cache_file.stat()
+    assert names(root)["c-1"] == "Renamed"
+    assert cache_file.stat().st_ino != aged.st_ino
+    started_now, entries = cache.read(cache_file)
+    assert started_now > started
+    assert set(entries) == {"c-0", "c-1", "c-2"}
