@@ -21,6 +21,7 @@ from . import __version__
 
 CACHE_DIR = ".pipe"
 CACHE_FILE = "cache"
+SETTINGS_FILE = "settings-cache"  # pipe.yaml and .pipe/local.yaml as parsed, by the same rules
 FORMAT = 1
 STAMP = ("pipe-cache", FORMAT, __version__, sys.version_info[:2])
 # An entry is trusted when its stat key is the file's and max(mtime, ctime) < started - MARGIN_NS,
@@ -31,11 +32,11 @@ MARGIN_NS = 2_000_000_000  # older than this before the run started: no tick can
 # An entry: (stat key, kind, payload, digest); kind CONTACT has model.to_plain's tuple as payload,
 # kind BROKEN has (path, line, message).
 CONTACT, BROKEN = 0, 1
-Entry = tuple[tuple[int, int, int, int], int, tuple[Any, ...], str]
+Entry = tuple[tuple[int, int, int, int], int, Any, str]
 
 
-def path_in(root: Path) -> Path:
-    return root / CACHE_DIR / CACHE_FILE
+def path_in(root: Path, name: str = CACHE_FILE) -> Path:
+    return root / CACHE_DIR / name
 
 
 def read(path: Path) -> tuple[int, dict[str, Entry]]:

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipecli import cache
+from pipecli.errors import ConfigError
 from pipecli.store import Store, load_config
 
 
@@ -154,7 +155,7 @@ def test_processes_writing_the_cache_at_once_leave_a_valid_one(tmp_path: Path) -
     assert all(p.wait() == 0 for p in procs)
     started, entries = cache.read(cache.path_in(root))
     assert len(entries) == 200
-    assert [n for n in os.listdir(root / ".pipe") if n != "cache"] == []  # no temporary files left
+    assert sorted(os.listdir(root / ".pipe")) == ["cache", "settings-cache"]  # no temporary files left
 
 
 # Files written here are seconds young, so the cache rightly re-parses them: this property checks
@@ -255,3 +256,60 @@ def test_a_file_parsed_again_only_because_it_is_recent_does_not_rewrite_the_cach
     started_now, entries = cache.read(cache_file)
     assert started_now > started
     assert set(entries) == {"c-0", "c-1", "c-2"}
+
+
+def age_caches(root: Path, seconds: int = 10) -> None:
+    """Both caches, as if written long after the files changed: their entries are trusted."""
+    for name in (cache.CACHE_FILE, cache.SETTINGS_FILE):
+        path = cache.path_in(root, name)
+        if path.exists():
+            started, entries = cache.read(path)
+            assert entries, f"no {name} was written"
+            cache.write(path, started + seconds * 1_000_000_000, entries)
+    assert cache.path_in(root, cache.SETTINGS_FILE).exists()
+
+
+def test_settings_edited_by_hand_are_seen_at_once(tmp_path: Path) -> None:
+    root = make(tmp_path)
+    (root / "pipe.yaml").write_text("mode: field\nsales_cycle_days: 90\n", encoding="utf-8")
+    assert load_config(root)["sales_cycle_days"] == 90
+    age_caches(root)
+    assert load_config(root)["sales_cycle_days"] == 90  # from the cache
+    path = root / "pipe.yaml"
+    before = path.stat()
+    path.write_text("mode: field\nsales_cycle_days: 30\n", encoding="utf-8")  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the old mtime: ctime still tells
+    assert load_config(root)["sales_cycle_days"] == 30
+    local = root / ".pipe" / "local.yaml"
+    local.write_text("owner: ola\n", encoding="utf-8")
+    assert load_config(root)["owner"] == "ola"  # a local file that appears
+    age_caches(root)
+    local.unlink()
+    assert load_config(root)["owner"] is None  # and one that goes
+    path.write_text("mode: field\nsales_cycle_days: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="pipe.yaml:3: does not parse"):
+        load_config(root)
+    path.write_text("mode: field\nsales_cycle_day: 30\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown setting 'sales_cycle_day'"):
+        load_config(root)
+
+
+def test_a_warm_listing_does_not_import_a_yaml_parser(tmp_path: Path) -> None:
+    root = make(tmp_path)
+    for i in range(3):
+        write(root, f"c{i}", f"Contact {i}")
+
+    def imported(*args: str) -> set[str]:
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "pipecli", "-C", str(root), *args],
+                              capture_output=True, text=True)
+        assert done.returncode in (0, 1), done.stderr[-300:]  # review says 1 when a rule fires
+        return {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+
+    assert "yaml" in imported("list")  # the first time, everything is parsed
+    age_caches(root)
+    for command in ("list", "board", "review"):
+        warm = imported(command)
+        assert "pipecli.store" in warm
+        assert "yaml" not in warm, command
+    write(root, "c1", "Changed")  # one file to parse: then PyYAML is needed, for that file alone
+    assert "yaml" in imported("list")

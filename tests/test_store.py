@@ -177,7 +177,7 @@ def test_the_lean_reader_reads_exactly_what_the_c_loader_reads(tmp_path: Path) -
     """The fast parser must agree with PyYAML's C loader on every file and on YAML's odd corners."""
     import yaml
 
-    from pipecli.store import ContactLoader, load_yaml
+    from pipecli.yamlread import ContactLoader, load_yaml
 
     demo = Path(__file__).parent.parent / "examples" / "demo" / "contacts"
     samples = [p.read_bytes() for p in sorted(demo.glob("*.yaml"))]
