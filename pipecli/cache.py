@@ -18,19 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .model import SHAPE
 
 CACHE_DIR = ".pipe"
 CACHE_FILE = "cache"
 SETTINGS_FILE = "settings-cache"  # pipe.yaml and .pipe/local.yaml as parsed, by the same rules
 FORMAT = 1
-STAMP = ("pipe-cache", FORMAT, __version__, sys.version_info[:2])
+STAMP = ("pipe-cache", FORMAT, __version__, sys.version_info[:2], SHAPE)
 # An entry is trusted when its stat key is the file's and max(mtime, ctime) < started - MARGIN_NS,
 # where started is when the run that wrote the cache began (Store._load_all applies it, inline:
 # it runs once per contact file).
 MARGIN_NS = 2_000_000_000  # older than this before the run started: no tick can hide a change
 
-# An entry: (stat key, kind, payload, digest); kind CONTACT has model.to_plain's tuple as payload,
-# kind BROKEN has (path, line, message).
+# An entry: (stat key, kind, payload, digest); kind CONTACT has model.to_plain's tuple as payload
+# (in the settings cache: the file's parsed data), kind BROKEN has (path, line, message).
 CONTACT, BROKEN = 0, 1
 Entry = tuple[tuple[int, int, int, int], int, Any, str]
 

@@ -201,6 +201,10 @@ _PART = {Contact._fields.index(name): cls for name, cls in (
     ("first_meeting", FirstMeeting), ("criteria", Criteria), ("closed", Closed), ("deferred", Deferred),
     ("next", NextAction))}
 _ACTIVITIES, _HISTORY, _PROBLEMS = (Contact._fields.index(n) for n in ("activities", "history", "problems"))
+# The records' shapes: part of the cache's stamp, so that plain tuples of records with other fields
+# are never rebuilt into these.
+SHAPE: tuple[tuple[str, tuple[str, ...]], ...] = tuple((r.__name__, r._fields) for r in (
+    Problem, Activity, StageChange, FirstMeeting, Criteria, Closed, Deferred, NextAction, Contact))
 
 
 def to_plain(c: Contact) -> tuple[Any, ...]:

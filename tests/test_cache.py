@@ -117,6 +117,11 @@ def test_a_corrupt_truncated_or_foreign_cache_is_rebuilt(tmp_path: Path) -> None
                {"anna": (key, kind, (*payload[:2], "Other version", *payload[3:]), digest)})
     path.write_bytes(pickle.dumps(foreign))
     assert names(root) == {"anna": "Anna"}
+    # This version, but records of another shape (a field added to Contact without a new version).
+    other_shape = ((*cache.STAMP[:4], (("Contact", ("slug", "name")),)), started + 10**10,
+                   {"anna": (key, kind, (*payload[:2], "Other shape", *payload[3:]), digest)})
+    path.write_bytes(pickle.dumps(other_shape))
+    assert names(root) == {"anna": "Anna"}
 
 
 def test_a_broken_file_stays_reported_from_the_cache(tmp_path: Path) -> None:
