@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from .model import LADDER, PIPELINE, RESERVE, Contact, stage_letter
+from .model import LADDER, PIPELINE, RESERVE, STAGE_BY_ID, Contact
 
 ORDER = {sid: i for i, sid in enumerate((*LADDER, RESERVE))}
+LETTER = {sid: stage.letter for sid, stage in STAGE_BY_ID.items()}
 
 
 @dataclass(frozen=True)
@@ -44,22 +45,23 @@ def select(contacts: Iterable[Contact], flt: Filter) -> list[Contact]:
 def identity(c: Contact) -> dict[str, Any]:
     """The keys every row about a contact starts with, in every command's JSON."""
     return {"slug": c.slug, "id": c.id, "name": c.name, "company": c.company, "stage": c.stage,
-            "class": stage_letter(c.stage), "owner": c.owner}
+            "class": LETTER[c.stage], "owner": c.owner}
 
 
 def row(c: Contact, today: date) -> dict[str, Any]:
     """One contact as a listing row; the JSON contract: keys may be added, never renamed or removed."""
-    due = c.next.due if c.next else None
-    return {
-        **identity(c),
-        "source": c.source,
-        "next": c.next.action if c.next else None,
-        "due": due,
-        "overdue": bool(due and due < today),
-        "days_in_stage": c.days_in_stage(today),
-        "value": c.value,
-        "tags": list(c.tags),
-    }
+    nx = c.next
+    due = nx.due if nx is not None else None
+    since = c.stage_since()
+    out = identity(c)
+    out["source"] = c.source
+    out["next"] = nx.action if nx is not None else None
+    out["due"] = due
+    out["overdue"] = due is not None and due < today
+    out["days_in_stage"] = (today - since).days if since is not None else None
+    out["value"] = c.value
+    out["tags"] = list(c.tags)
+    return out
 
 
 COLUMNS = ("slug", "name", "class", "company", "next", "due", "days_in_stage")
