@@ -98,11 +98,17 @@ GLOBAL_WITH_VALUE = ("-C", "--dir", "--today")
 GLOBAL_FLAGS = ("--no-commit", "--debug")
 
 
-def hoist_globals(argv: list[str]) -> list[str]:
-    """Move global options written after the command to before it: `pipe list --today fri` works too."""
+def _command_at(argv: list[str]) -> int:
+    """Where the subcommand stands: after the global options (and their values) written before it."""
     at = 0
     while at < len(argv) and argv[at].startswith("-"):
         at += 2 if argv[at] in GLOBAL_WITH_VALUE else 1
+    return at
+
+
+def hoist_globals(argv: list[str]) -> list[str]:
+    """Move global options written after the command to before it: `pipe list --today fri` works too."""
+    at = _command_at(argv)
     if at >= len(argv):
         return argv
     moved: list[str] = []
@@ -129,9 +135,7 @@ def hoist_globals(argv: list[str]) -> list[str]:
 
 def command_of(argv: list[str]) -> str | None:
     """The subcommand an argument list names (after hoist_globals), if any."""
-    at = 0
-    while at < len(argv) and argv[at].startswith("-"):
-        at += 2 if argv[at] in GLOBAL_WITH_VALUE else 1
+    at = _command_at(argv)
     return argv[at] if at < len(argv) else None
 
 
@@ -151,7 +155,8 @@ def main() -> None:
 def exit_now(code: object) -> NoReturn:
     """End the process without tearing down the heap: a command that loaded 10,000 contacts would
     otherwise spend longer freeing them than it took to print its answer. Every file pipe writes
-    is closed (and fsynced) before this; only stdout and stderr are still buffered."""
+    is closed (contacts and reports also fsynced) before this; only stdout and stderr may still
+    hold buffered output."""
     if isinstance(code, str):  # sys.exit("message"): say it, as Python would
         print(code, file=sys.stderr)
         code = 1

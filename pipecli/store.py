@@ -244,16 +244,14 @@ class Store:
         return path.relative_to(self.root).as_posix()
 
     def slugs(self) -> list[str]:
-        return [name[: -len(SUFFIX)] for name in self._file_names()]
-
-    def _file_names(self) -> list[str]:
-        """The contact files' names, sorted (a slug sorts as its file name: '.' sorts before any slug character)."""
+        """The contact files' slugs (their names without .yaml), sorted."""
         try:
             names = os.listdir(self.contacts_dir)
         except FileNotFoundError:
             return []
-        names.sort()
-        return [n for n in names if n.endswith(SUFFIX) and not n.startswith(".")]
+        slugs = [n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX) and not n.startswith(".")]
+        slugs.sort()
+        return slugs
 
     # reading
 
@@ -310,8 +308,8 @@ class Store:
         with _opened_dir(self.contacts_dir) as fd:
             # stat relative to the open folder: the kernel walks one name, not the whole path
             stat = functools.partial(os.stat, dir_fd=fd) if fd is not None else None
-            for name in self._file_names():
-                slug = name[: -len(SUFFIX)]
+            for slug in self.slugs():
+                name = slug + SUFFIX
                 try:
                     st = stat(name) if stat is not None else os.stat(folder + name)
                     key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)

@@ -215,3 +215,9 @@ def test_a_utf16_file_is_reported_not_crashed_on(pipeline: Path, run: Run) -> No
     result = run("show", "wide")
     assert result.exit_code == 1 and "not UTF-8 text" in result.stderr and "internal error" not in result.stderr
     assert "contacts/wide.yaml: not UTF-8 text" in run("check").stdout
+
+
+def test_the_folder_loads_in_slug_order(pipeline: Path) -> None:
+    for slug in ("b", "a0", "a-b", "a"):  # '-' sorts before '.', so file names would order these differently
+        contact_file(pipeline, slug).write_text(f"id: {slug}\nname: N {slug}\nstage: c\n", encoding="utf-8")
+    assert [c.slug for c in store(pipeline).load_all().contacts] == ["a", "a-b", "a0", "b"]
