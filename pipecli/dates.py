@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import re
 from datetime import date, timedelta
 
@@ -13,11 +12,15 @@ _OFFSET = re.compile(r"^([+-])(\d+)([dwmy])$")
 DATE_FORMS = "YYYY-MM-DD, today, tomorrow, yesterday, +3d, +2w, +6m, +1y, -1w, or a weekday (fri)"
 
 
+DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, clamped to the month's last day (Jan 31 + 1m = Feb 28)."""
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
+    following = date(year + 1, 1, 1) if month == 11 else date(year, month + 2, 1)
+    last = (following - timedelta(days=1)).day
     return date(year, month + 1, min(day.day, last))
 
 
@@ -43,7 +46,7 @@ def parse_date(text: str, today: date) -> date:
             return add_months(today, amount)
         return add_months(today, 12 * amount)
     for index, name in enumerate(WEEKDAYS):
-        full = calendar.day_name[index].lower()
+        full = DAY_NAMES[index]
         if len(raw) >= 3 and name.startswith(raw[:3]) and full.startswith(raw):
             ahead = (index - today.weekday() - 1) % 7 + 1
             return today + timedelta(days=ahead)

@@ -124,6 +124,16 @@ def test_add_at_a_stage_must_pass_its_gates(pipeline: Path, run: Run) -> None:
     assert [h["to"] for h in read(pipeline, "liv")["history"]] == ["opportunity", "first-appointment"]
 
 
+def test_a_new_file_has_its_keys_in_the_documented_order(pipeline: Path, run: Run) -> None:
+    from pipecli.model import FIELD_ORDER
+
+    assert run("add", "Liv", "--meeting", "+2d", "--company", "Fjord", "--tag", "x").exit_code == 0  # a gate adds keys
+    assert run("add", "Kari", "--stage", "c", "--force", "--reason", "import", "--note", "n").exit_code == 0
+    for slug in ("liv", "kari"):
+        keys = list(read(pipeline, slug))
+        assert keys == [k for k in FIELD_ORDER if k in keys], slug
+
+
 @pytest.mark.parametrize(("args", "code", "words"), [
     (["add", "X", "--source", "friend"], 2, "unknown source"),
     (["add", "X", "--stage", "D"], 2, "unknown stage"),

@@ -97,7 +97,7 @@ def add(
     from ..errors import PipeError, UsageError
     from ..gitio import user_name
     from ..ladder import demote, promote
-    from ..model import OPPORTUNITY, RESERVE, apply_to_data, contact_from_data
+    from ..model import OPPORTUNITY, RESERVE, apply_to_data, contact_from_data, new_contact_data
     from ..record import amount, duplicates_of, new_contact, set_meeting
 
     s = session()
@@ -127,15 +127,16 @@ def add(
         else:
             changes = promote(draft, target, s.today, s.rules, force_reason=reason if force else None, reason=reason)
         apply_to_data(data, changes)
-    slug = s.create(data, name, company)
+    slug = s.create(new_contact_data(data), name, company)  # keys back in the file order (a gate may add some)
     s.commit(f"add {name}{f' ({company})' if company else ''}")
     typer.echo(f"Added {name} as {slug} ({target}).")
 
 
 def list_(
     stage: list[str] = typer.Option([], "--stage", "-s", help="Only these stages (id, letter or Chinese); repeat."),
-    owner: str = typer.Option(None, "--owner"),
-    source: str = typer.Option(None, "--source"),
+    owner: str = typer.Option(None, "--owner", help="Only this owner's contacts (any case)."),
+    source: str = typer.Option(None, "--source", help="Only this kind of opportunity: candidate, suspect, inbound, "
+                               "referral or fallback (English or Chinese)."),
     tag: list[str] = typer.Option([], "--tag", "-t", help="Only contacts with this tag; repeat for all of them."),
     due: bool = typer.Option(False, "--due", help="Only contacts whose next action is due today or overdue."),
     all_: bool = typer.Option(False, "--all", "-a", help="Include closed contacts and the reserve."),
