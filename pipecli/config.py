@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ConfigError
 
@@ -165,12 +165,36 @@ class Config:
         return self.values[key]
 
 
-def validate(data: Any, path: str = CONFIG_FILE) -> Config:
-    """Check a parsed pipe.yaml against the declarations; the first problem is a ConfigError naming the key."""
+class SettingProblem(NamedTuple):
+    """One thing wrong in a settings file: where (a key path, () for the whole file) and what."""
+
+    key: tuple[str, ...]
+    message: str
+    hint: str | None = None
+
+
+class _Bad(Exception):
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def validate(data: Any, path: str = CONFIG_FILE, problems: list[SettingProblem] | None = None) -> Config:
+    """Check a parsed pipe.yaml against the declarations.
+
+    The first problem is a ConfigError naming the file and the key; with a `problems` list, every
+    problem is added to it instead (for `pipe check`) and the valid settings are kept.
+    """
+    def bad(key: tuple[str, ...], message: str, hint: str | None = None) -> None:
+        if problems is None:
+            raise ConfigError(f"{path}: {message}", hint)
+        problems.append(SettingProblem(key, message, hint))
+
     if data is None:
         return Config(path=path)
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{path}: should hold a mapping of settings", "see 'pipe init' for the layout")
+        bad((), "should hold a mapping of settings", "see 'pipe init' for the layout")
+        return Config(path=path)
     known = settings_by_key()
     sections = _sections()
     found: dict[str, Any] = {}
@@ -178,38 +202,45 @@ def validate(data: Any, path: str = CONFIG_FILE) -> Config:
     def walk(mapping: Mapping[Any, Any], prefix: str) -> None:
         for raw_key, value in mapping.items():
             key = f"{prefix}{raw_key}"
+            parts = tuple(key.split("."))
             if key in known:
-                found[key] = _check(known[key], value, path)
+                try:
+                    found[key] = _check(known[key], value)
+                except _Bad as exc:
+                    bad(parts, exc.message, exc.hint)
             elif key in sections:
                 if value is None:
                     continue
                 if not isinstance(value, Mapping):
-                    raise ConfigError(f"{path}: '{key}' should be a section of settings, not {value!r}")
+                    bad(parts, f"'{key}' should be a section of settings, not {value!r}")
+                    continue
                 walk(value, key + ".")
             else:
+                import difflib
+
                 near = sorted(k for k in known if k.split(".")[-1] == str(raw_key))
+                near = near or difflib.get_close_matches(key, [*known, *sections], n=1, cutoff=0.75)
                 hint = f"did you mean '{near[0]}'?" if near else "see the settings 'pipe init' writes"
-                raise ConfigError(f"{path}: unknown setting '{key}'", hint)
+                bad(parts, f"unknown setting '{key}'", hint)
 
     walk(data, "")
     return Config(found, path)
 
 
-def _check(setting: Setting, value: Any, path: str) -> Any:
+def _check(setting: Setting, value: Any) -> Any:
     if value is None and setting.default is not None and type(None) not in _types(setting):
         return setting.default
     wanted = _types(setting)
     ok = False if isinstance(value, bool) and bool not in wanted else isinstance(value, wanted)
     if not ok:
         names = " or ".join(_type_name(t) for t in wanted if t is not type(None))
-        raise ConfigError(f"{path}: '{setting.key}' should be {names}, not {value!r}", setting.help)
+        raise _Bad(f"'{setting.key}' should be {names}, not {value!r}", setting.help)
     if setting.choices and value not in setting.choices:
-        raise ConfigError(f"{path}: '{setting.key}' is {value!r}; use one of: {', '.join(map(str, setting.choices))}",
-                          setting.help)
+        raise _Bad(f"'{setting.key}' is {value!r}; use one of: {', '.join(map(str, setting.choices))}", setting.help)
     if setting.check is not None:
         problem = setting.check(value)
         if problem:
-            raise ConfigError(f"{path}: '{setting.key}' {problem}", setting.help)
+            raise _Bad(f"'{setting.key}' {problem}", setting.help)
     return value
 
 

@@ -199,6 +199,32 @@ def _settings_data(root: Path) -> tuple[Any, Any]:
     return fresh[CONFIG_FILE][2], fresh[LOCAL_FILE][2]
 
 
+def settings_problems(root: Path) -> list[Broken]:
+    """Every problem in pipe.yaml and .pipe/local.yaml, each at its line (for pipe check: a command
+    stops at the first)."""
+    from .config import SettingProblem
+
+    found: list[Broken] = []
+    for rel in (CONFIG_FILE, LOCAL_FILE):
+        path = root / rel
+        if not path.is_file():
+            continue
+        try:
+            data = _read_settings(path, rel)
+        except ConfigError as exc:  # does not parse: the message has the file and line
+            head, _, rest = exc.message.partition(": ")
+            where, _, line = head.partition(":")
+            found.append(Broken(where, int(line) if line.isdigit() else None, rest))
+            continue
+        problems: list[SettingProblem] = []
+        validate(data, rel, problems)
+        text = path.read_bytes()
+        for problem in problems:
+            more = f" ({problem.hint})" if problem.hint and problem.hint.startswith("did you mean") else ""
+            found.append(Broken(rel, line_of(text, problem.key), problem.message + more))
+    return sorted(found, key=lambda b: (b.path, b.line or 0))
+
+
 def _read_settings(path: Path, rel: str) -> Any:
     import yaml
 
@@ -575,10 +601,9 @@ def line_of(data: bytes, key: tuple[str | int, ...]) -> int | None:
     for part in key:
         child = None
         if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
+            for k, v in node.value:  # a key written twice: the last one counts, as when loading
                 if k.value == part:
                     line, child = k.start_mark.line + 1, v
-                    break
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             child = node.value[part]
             line = child.start_mark.line + 1

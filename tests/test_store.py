@@ -221,3 +221,35 @@ def test_the_folder_loads_in_slug_order(pipeline: Path) -> None:
     for slug in ("b", "a0", "a-b", "a"):  # '-' sorts before '.', so file names would order these differently
         contact_file(pipeline, slug).write_text(f"id: {slug}\nname: N {slug}\nstage: c\n", encoding="utf-8")
     assert [c.slug for c in store(pipeline).load_all().contacts] == ["a", "a-b", "a0", "b"]
+
+
+def test_check_lists_every_settings_problem_at_its_line(pipeline: Path, run: Run) -> None:
+    config = pipeline / "pipe.yaml"
+    config.write_text("mode: field\ntarget_close: 5\nsales_cycle_days: ninety\nrules:\n  stalled:\n    o_days: -3\n",
+                      encoding="utf-8")
+    (pipeline / ".pipe").mkdir(exist_ok=True)
+    (pipeline / ".pipe" / "local.yaml").write_text("owner: [ola]\n", encoding="utf-8")
+    result = run("check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        ".pipe/local.yaml:1: 'owner' should be text, not ['ola']",
+        "pipe.yaml:2: unknown setting 'target_close' (did you mean 'target_closes'?)",
+        "pipe.yaml:3: 'sales_cycle_days' should be a whole number, not 'ninety'",
+        "pipe.yaml:6: 'rules.stalled.o_days' must be greater than 0",
+    ]
+    assert "4 problems in .pipe/local.yaml, pipe.yaml" in result.stderr
+    as_json = json.loads(run("check", "--format", "json").stdout)
+    assert [(p["path"], p["line"]) for p in as_json] == [(".pipe/local.yaml", 1), ("pipe.yaml", 2), ("pipe.yaml", 3),
+                                                         ("pipe.yaml", 6)]
+    listing = run("list")  # every other command stops at the first problem
+    assert listing.exit_code == 1
+    assert "pipe: error: pipe.yaml: unknown setting 'target_close'" in listing.stderr
+    assert "did you mean 'target_closes'?" in listing.stderr
+    config.write_text("mode: field\nsales_cycle_days: 90\nsales_cycle_days: [\n", encoding="utf-8")
+    broken = run("check")
+    assert broken.exit_code == 1
+    assert "\npipe.yaml:4: does not parse: did not find expected node content\n" in broken.stdout
+
+
+def test_a_key_written_twice_is_located_where_it_counts() -> None:
+    assert line_of(b"a: 1\nb: 2\na: 3\n", ("a",)) == 3  # the last one, as YAML loaders take it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import session
+from .common import STATE, session
 
 
 def check(
@@ -21,23 +21,36 @@ def check(
       pipe check
       pipe check --format json | jq '.[].path'
     """
-    from ..errors import ExitCode, UsageError
+    from ..errors import ConfigError, ExitCode, UsageError
     from ..render import to_json
+    from ..store import find_root, settings_problems
 
     if fmt not in ("text", "json"):
         raise UsageError(f"unknown format '{fmt}'", "use text or json")
-    s = session()
-    found = s.store.check(s.today)
+    try:
+        s = session()
+    except ConfigError:  # pipe.yaml stops every other command at its first problem: here, all of them
+        found = settings_problems(find_root(STATE.directory))
+        if not found:
+            raise
+        total = None
+    else:
+        found = s.store.check(s.today)
+        total = len(s.store.slugs())
     if fmt == "json":
         typer.echo(to_json([{"path": f.path, "line": f.line, "message": f.message} for f in found]))
     else:
         for finding in found:
             typer.echo(str(finding))
-    total = len(s.store.slugs())
     if found:
         files = len({f.path for f in found})
         if fmt == "text":
-            typer.echo(f"{len(found)} problem{'s' if len(found) != 1 else ''} in {files} of {total} files", err=True)
+            problems = f"{len(found)} problem{'s' if len(found) != 1 else ''}"
+            if total is None:
+                typer.echo(f"{problems} in {', '.join(sorted({f.path for f in found}))}: fix them, then run "
+                           "'pipe check' again for the contacts", err=True)
+            else:
+                typer.echo(f"{problems} in {files} of {total} files", err=True)
         raise typer.Exit(int(ExitCode.FAILED))
     if fmt == "text":
         typer.echo(f"{total} contacts checked, no problems.")
