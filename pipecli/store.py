@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .config import CONFIG_FILE, LOCAL_FILE, Config, validate
 from .errors import AmbiguousContact, ConcurrentChange, ConfigError, ContactNotFound, FileProblem, NoPipelineError
-from .model import Change, Contact, contact_from_data
+from .model import Change, Contact, contact_from_data, stage_letter
 
 if TYPE_CHECKING:
     from hashlib import sha1
@@ -516,7 +516,7 @@ def pick(query: str, contacts: Sequence[Contact]) -> Contact:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            names = "\n  ".join(f"{c.slug}  {c.label}  [{c.stage}]" for c in found[:20])
+            names = "\n  ".join(f"{c.slug}  {c.label}  [{stage_letter(c.stage)}]" for c in found[:20])
             raise AmbiguousContact(f"'{query}' matches {len(found)} contacts:\n  {names}",
                                    "name one by its slug (the first column)")
     raise ContactNotFound(f"no contact matches '{query}'", "see 'pipe list --all' for names and slugs")

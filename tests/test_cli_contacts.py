@@ -242,6 +242,7 @@ def test_contacts_are_named_by_slug_id_prefix_or_name(pipeline: Path, run: Run) 
     assert ambiguous.exit_code == 1
     assert "'anna' matches 2 contacts" in ambiguous.stderr
     assert "anna-berg" in ambiguous.stderr and "anna-lund" in ambiguous.stderr
+    assert "[O]" in ambiguous.stderr  # the stage as the listing shows it, a letter for every class
 
 
 # edit
