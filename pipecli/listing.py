@@ -52,13 +52,12 @@ def row(c: Contact, today: date) -> dict[str, Any]:
     """One contact as a listing row; the JSON contract: keys may be added, never renamed or removed."""
     nx = c.next
     due = nx.due if nx is not None else None
-    since = c.stage_since()
     out = identity(c)
     out["source"] = c.source
     out["next"] = nx.action if nx is not None else None
     out["due"] = due
     out["overdue"] = due is not None and due < today
-    out["days_in_stage"] = (today - since).days if since is not None else None
+    out["days_in_stage"] = c.days_in_stage(today)
     out["value"] = c.value
     out["tags"] = list(c.tags)
     return out

@@ -127,8 +127,7 @@ def table(body: Sequence[Sequence[str]], heads: Sequence[str], right: Sequence[b
             padded.append(list(map(str.rjust if flush_right else str.ljust, column, [width] * len(column))))
         else:  # pad by display width: a wide character takes two columns
             _learn("".join(column))
-            table = _COLUMNS
-            sizes = [len(c) if c.isascii() else len(c.translate(table)) for c in column]
+            sizes = [len(c) if c.isascii() else len(c.translate(_COLUMNS)) for c in column]
             width = max(sizes)
             padded.append([" " * (width - n) + c if flush_right else c + " " * (width - n)
                            for c, n in zip(column, sizes, strict=True)])
