@@ -387,3 +387,17 @@ def test_settings_in_pipe_yaml_tune_the_rules(run: Run, pipeline: Path) -> None:
                                                  "    enabled: false\n    # Days an opportunity"), encoding="utf-8")
     assert run("review").exit_code == 0, run("review").output
 
+
+
+def test_bringing_back_a_contact_a_rule_would_send_back_says_so(pipeline: Path, run: Run) -> None:
+    for name, until in (("Bo", "+8m"), ("Ida", "+1m")):
+        assert run("add", name).exit_code == 0
+        assert run("defer", name, "--until", until, "--reason", "call me later").exit_code == 0
+        assert run("demote", name, "--to", "reserve", "--reason", "pushed back").exit_code == 0
+    back = run("promote", "bo", "--to", "opportunity")
+    assert back.exit_code == 0
+    assert "pipe: warning: rule pushed-back still fires on Bo" in back.stderr
+    assert "pipe review --explain bo" in back.stderr
+    quiet = run("promote", "ida", "--to", "opportunity")  # a month away is no soft no
+    assert quiet.exit_code == 0
+    assert "warning" not in quiet.stderr

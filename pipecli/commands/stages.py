@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import confirm, session, stage_ids
+from .common import Session, confirm, session, stage_ids
 
 CONTACT = typer.Argument(..., metavar="CONTACT", help="Slug, id, slug prefix or name.")
 
@@ -158,7 +158,7 @@ def promote(
     from ..errors import GateError, UsageError
     from ..ladder import next_up
     from ..ladder import promote as plan
-    from ..model import A, stage_letter
+    from ..model import RESERVE, A, stage_letter
     from ..record import amount
 
     if force and not reason:
@@ -174,6 +174,20 @@ def promote(
     forced = " (forced)" if force and any(getattr(ch, "item", {}).get("forced") for ch in changes) else ""
     s.commit(f"promote {c.label}: {stage_letter(c.stage)} -> {stage_letter(target)}{forced}")
     typer.echo(f"{c.label}: {stage_letter(c.stage)} -> {stage_letter(target)}{forced}.")
+    if c.stage == RESERVE:
+        _warn_if_still_out(s, c.slug)
+
+
+def _warn_if_still_out(s: Session, slug: str) -> None:
+    """A contact brought back from the reserve that a rule would send straight back (a deferral that
+    still stands, say): say so now rather than at the next review."""
+    from ..rules import DEMOTE_ACTION, FIRES, RESERVE_ACTION, evaluate
+
+    back = s.store.load(slug)
+    for v in evaluate([back], s.store.config.values, s.today):
+        if v.status == FIRES and v.action in (RESERVE_ACTION, DEMOTE_ACTION):
+            typer.echo(f"pipe: warning: rule {v.rule.id} still fires on {back.label} ({v.why}): pipe review will "
+                       f"suggest '{v.suggestion}' again; see pipe review --explain {slug}", err=True)
 
 
 def demote(
