@@ -82,6 +82,8 @@ UNANSWERED: frozenset[str] = frozenset({"no-answer", "left-message", "no-reply"}
 ANSWERED: frozenset[str] = frozenset({"talked", "held", "replied", "refused"})
 CRITERIA: tuple[str, ...] = ("decision_maker", "proposal_fits", "budget", "timetable", "next_step")
 
+CONTACTS_DIR = "contacts"  # the folder of contact files, in the pipeline folder: contacts/SLUG.yaml
+
 # Key order for files pipe writes from scratch: stable, so merges stay clean.
 FIELD_ORDER: tuple[str, ...] = (
     "id", "name", "company", "title", "email", "phone", "owner", "source", "stage", "value",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .config import CONFIG_FILE, LOCAL_FILE, Config, validate
 from .errors import AmbiguousContact, ConcurrentChange, ConfigError, ContactNotFound, FileProblem, NoPipelineError
-from .model import Change, Contact, contact_from_data, stage_letter
+from .model import CONTACTS_DIR, Change, Contact, contact_from_data, stage_letter
 
 if TYPE_CHECKING:
     from hashlib import sha1
@@ -28,7 +28,6 @@ else:
     except ImportError:  # pragma: no cover - a Python built without it
         from hashlib import sha1
 
-CONTACTS_DIR = "contacts"
 SUFFIX = ".yaml"
 CONFLICT = re.compile(rb"^(<<<<<<<|>>>>>>>)( |$)|^=======$", re.MULTILINE)
 

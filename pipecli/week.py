@@ -26,6 +26,7 @@ from .model import (
     ACTIVITY_KINDS,
     ANSWERED,
     CLOSED,
+    CONTACTS_DIR,
     FIRST_APPOINTMENT,
     OPPORTUNITY,
     OUTCOMES,
@@ -353,13 +354,23 @@ def _admin(span: _Span, start: date, findings: Iterable[Verdict], rejected: Sequ
     by_file: dict[str, list[Rejected]] = {}
     for r in rejected:
         by_file.setdefault(r.path, []).append(r)
+    chosen = [v for v in findings if v.rule.id not in SHOWN_IN_PLACE]
+    # A rule that cannot be evaluated because of a file listed here is said with that file, once.
+    blocked: dict[str, list[str]] = {}
+    for v in chosen:
+        if v.action is None and f"{CONTACTS_DIR}/{v.contact.slug}.yaml" in by_file:
+            blocked.setdefault(f"{CONTACTS_DIR}/{v.contact.slug}.yaml", []).append(v.rule.id)
     for path, problems in by_file.items():
         more = len(problems) - 1
-        notes = (f"and {more} more problem{'s' if more != 1 else ''} in this file (pipe check)",) if more else ()
+        notes: tuple[str, ...] = (f"and {more} more problem{'s' if more != 1 else ''} in this file (pipe check)",) \
+            if more else ()
+        if path in blocked:
+            notes += (f"until then, pipe review cannot evaluate: {', '.join(blocked[path])}",)
         items.append(Item("file", f"fix the file: {problems[0].message}", subject=path, line=problems[0].line,
                           notes=notes))
-    chosen = [v for v in findings if v.rule.id not in SHOWN_IN_PLACE]
     for v in sorted(chosen, key=lambda v: v.contact.slug):  # stable: each contact's rules keep their order
+        if v.action is None and f"{CONTACTS_DIR}/{v.contact.slug}.yaml" in blocked:
+            continue
         if v.action is None:
             items.append(Item("finding", f"fix the file: {v.rule.id} cannot be evaluated", contact=v.contact,
                               notes=(v.why,), rule=v.rule.id))

@@ -135,6 +135,21 @@ def test_plan_admin_lists_files_pipe_check_rejects_and_findings(pipeline: Path, 
     assert "skipped contacts/broken.yaml" in result.stderr
 
 
+def test_rules_a_file_problem_blocks_are_said_with_that_file_once(pipeline: Path, run: Run) -> None:
+    contacts = pipeline / "contacts"
+    contacts.mkdir(exist_ok=True)
+    (contacts / "odd.yaml").write_text(yaml.safe_dump({
+        "id": "o1", "name": "Odd Kind", "stage": "opportunity", "created": date(2026, 10, 1),
+        "activities": [{"date": date(2026, 10, 2), "kind": "fax"}]}), encoding="utf-8")
+    admin = json.loads(run("plan", "-f", "json").stdout)["categories"][7]["items"]
+    files = [i for i in admin if i["kind"] == "file"]
+    assert [i["subject"] for i in files] == ["contacts/odd.yaml"]
+    assert not [i for i in admin if i["kind"] == "finding"]  # not once more per rule it blocks
+    assert "until then, pipe review cannot evaluate: no-response, stalled" in files[0]["notes"]
+    review = run("review", "-f", "json")  # review itself still says so, rule by rule
+    assert {(v["rule"], v["status"]) for v in json.loads(review.stdout)} == {("no-response", "cannot-evaluate"), ("stalled", "cannot-evaluate")}
+
+
 # --- pipe report ---------------------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ def init(
     from .. import gitio
     from ..config import CONFIG_FILE, Config, template
     from ..errors import PipeError, UsageError
-    from ..store import CONTACTS_DIR
+    from ..model import CONTACTS_DIR
 
     if not folder.strip():
         raise UsageError("the folder name is empty", "pipe init ~/sales, or pipe init . for this folder")

@@ -113,7 +113,8 @@ def sync() -> None:
 
     from .. import gitio
     from ..errors import SyncConflict
-    from ..store import CONTACTS_DIR, Unreadable, contact_of
+    from ..model import CONTACTS_DIR
+    from ..store import Unreadable, contact_of
     from ..versions import arrived_lines, conflict_message, sent_line
 
     s = session()

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 def _rejected(found: list[Broken], loaded: Loaded, chosen: list[Contact]) -> list[Rejected]:
     """What pipe check found, less the files of contacts that are not chosen (another owner's)."""
-    from ..store import CONTACTS_DIR, SUFFIX
+    from ..model import CONTACTS_DIR
+    from ..store import SUFFIX
     from ..week import Rejected
 
     keep = list(found)
