@@ -220,7 +220,8 @@ def test_help_imports_only_what_it_uses() -> None:
                           capture_output=True, text=True, check=True)
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "pipecli.cli" in imported  # the probe sees pipe's own modules
-    heavy = ("ruamel.yaml", "tabulate", "yaml", "pypinyin", "wcwidth", "pipecli.store", "pipecli.yamledit")
+    heavy = ("ruamel.yaml", "tabulate", "yaml", "pypinyin", "wcwidth", "pipecli.store", "pipecli.yamledit",
+             "pipecli.report", "pipecli.funnel", "pipecli.rules")
     assert sorted(m for m in heavy if m in imported) == []
 
 
@@ -316,5 +317,23 @@ def test_a_warm_listing_does_not_import_a_yaml_parser(tmp_path: Path) -> None:
         warm = imported(command)
         assert "pipecli.store" in warm
         assert "yaml" not in warm, command
+        assert not warm & {"ruamel.yaml", "tabulate", "pipecli.report", "pipecli.yamledit"}, command
+    assert "pipecli.funnel" not in imported("list")  # the board's code, for the board only
     write(root, "c1", "Changed")  # one file to parse: then PyYAML is needed, for that file alone
     assert "yaml" in imported("list")
+
+
+def test_an_unreadable_cache_is_no_error(tmp_path: Path) -> None:
+    root = make(tmp_path)
+    write(root, "anna", "Anna")
+    (root / ".pipe").mkdir()
+    cache.path_in(root).mkdir()  # a folder where the cache file should be: it can be neither read nor replaced
+    assert names(root) == {"anna": "Anna"}
+    assert names(root) == {"anna": "Anna"}
+
+
+def test_init_keeps_the_cache_out_of_git(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "pipecli", "init", str(tmp_path / "sales"), "--no-git"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert ".pipe/" in (tmp_path / "sales" / ".gitignore").read_text(encoding="utf-8").splitlines()
