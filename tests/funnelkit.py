@@ -86,3 +86,14 @@ def write_shape(root: Path, counts: Mapping[str, int], **kwargs: Any) -> None:
 def write_all(root: Path, items: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
     for slug, data in items:
         write(root, slug, data)
+
+
+# O 09-01, FA 09-10, C 10-01, B 10-20, back to C 11-10, reserve 11-25: a board on another day rebuilds each.
+UP_AND_DOWN: list[dict[str, Any]] = [
+    {"date": date(2026, 9, 1), "to": "opportunity", "reason": "added"},
+    {"date": date(2026, 9, 10), "from": "opportunity", "to": "first-appointment"},
+    {"date": date(2026, 10, 1), "from": "first-appointment", "to": "c"},
+    {"date": date(2026, 10, 20), "from": "c", "to": "b"},
+    {"date": date(2026, 11, 10), "from": "b", "to": "c", "reason": "no decision-maker after all"},
+    {"date": date(2026, 11, 25), "from": "c", "to": "reserve", "reason": "call me in six months"},
+]

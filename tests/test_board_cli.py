@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import Run, contact_file
-from funnelkit import TODAY, climb, data_for, write, write_shape
+from funnelkit import TODAY, UP_AND_DOWN, climb, data_for, write, write_shape
 
 from pipecli.boardview import bar
 
@@ -147,15 +147,7 @@ def test_board_by_owner_gives_one_board_each_and_the_team(run: Run, pipeline: Pa
 
 
 def test_board_as_of_rebuilds_the_classes_from_the_histories(run: Run, pipeline: Path) -> None:
-    history = [
-        {"date": date(2026, 9, 1), "to": "opportunity", "reason": "added"},
-        {"date": date(2026, 9, 10), "from": "opportunity", "to": "first-appointment"},
-        {"date": date(2026, 10, 1), "from": "first-appointment", "to": "c"},
-        {"date": date(2026, 10, 20), "from": "c", "to": "b"},
-        {"date": date(2026, 11, 10), "from": "b", "to": "c", "reason": "no decision-maker after all"},
-        {"date": date(2026, 11, 25), "from": "c", "to": "reserve", "reason": "call me in six months"},
-    ]
-    write(pipeline, "up-down", data_for("up-down", "reserve", history=history, start=date(2026, 9, 1)))
+    write(pipeline, "up-down", data_for("up-down", "reserve", history=UP_AND_DOWN, start=date(2026, 9, 1)))
     write(pipeline, "late", data_for("late", "A", start=date(2026, 11, 1)))
 
     def counts(*args: str) -> tuple[list[int], int]:

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from funnelkit import TODAY, climb, contact, shaped
+from funnelkit import TODAY, UP_AND_DOWN, climb, contact, shaped
 
 from pipecli.funnel import (
     PATTERNS,
@@ -190,15 +190,7 @@ def test_each_finding_carries_its_evidence_in_numbers_and_the_methods_advice() -
 
 def _up_and_down() -> Contact:
     """O 09-01, FA 09-10, C 10-01, B 10-20, back to C 11-10, reserve 11-25."""
-    history = [
-        {"date": date(2026, 9, 1), "to": "opportunity", "reason": "added"},
-        {"date": date(2026, 9, 10), "from": "opportunity", "to": "first-appointment"},
-        {"date": date(2026, 10, 1), "from": "first-appointment", "to": "c"},
-        {"date": date(2026, 10, 20), "from": "c", "to": "b"},
-        {"date": date(2026, 11, 10), "from": "b", "to": "c", "reason": "no decision-maker after all"},
-        {"date": date(2026, 11, 25), "from": "c", "to": "reserve", "reason": "call me in six months"},
-    ]
-    return contact("up-down", "reserve", history=history, start=date(2026, 9, 1))
+    return contact("up-down", "reserve", history=UP_AND_DOWN, start=date(2026, 9, 1))
 
 
 @pytest.mark.parametrize(("day", "stage"), [

@@ -13,6 +13,15 @@ from typer.testing import CliRunner, Result
 
 from pipecli.cli import app
 
+# What ZHANG_TO_B commits, newest first (after "add Zhang Wei (Huaxin Logistics)").
+ZHANG_COMMITS = [
+    "promote Zhang Wei (Huaxin Logistics): C -> B",
+    "qualify Zhang Wei (Huaxin Logistics)",
+    "promote Zhang Wei (Huaxin Logistics): FA -> C",
+    "log Zhang Wei (Huaxin Logistics): meeting held",
+    "meet Zhang Wei (Huaxin Logistics): 2026-11-25, O -> FA",
+    "add Zhang Wei (Huaxin Logistics)",
+]
 ZHANG_TO_B = [
     ("meet", "zhang", "2026-11-25"),
     ("log", "zhang", "meeting", "--outcome", "held", "--date", "2026-11-27", "--next", "send the proposal", "--due", "+1w"),
@@ -98,16 +107,7 @@ def test_init_commits_the_settings_so_a_clone_gets_them(tmp_path: Path) -> None:
 def test_each_command_is_one_commit_of_its_file_with_a_readable_message(repo: Path) -> None:
     for args in ZHANG_TO_B:
         ok(repo, *args)
-    assert subjects(repo) == [
-        "promote Zhang Wei (Huaxin Logistics): C -> B",
-        "qualify Zhang Wei (Huaxin Logistics)",
-        "promote Zhang Wei (Huaxin Logistics): FA -> C",
-        "log Zhang Wei (Huaxin Logistics): meeting held",
-        "meet Zhang Wei (Huaxin Logistics): 2026-11-25, O -> FA",
-        "add Zhang Wei (Huaxin Logistics)",
-        "add Anna Berg (Nordlys AS)",
-        "init pipeline",
-    ]
+    assert subjects(repo) == [*ZHANG_COMMITS, "add Anna Berg (Nordlys AS)", "init pipeline"]
     for rev in range(6):
         assert files_of(repo, f"HEAD~{rev}") == ["contacts/zhang-wei.yaml"]
     assert files_of(repo, "HEAD~6") == ["contacts/anna-berg.yaml"]
@@ -297,14 +297,7 @@ def test_history_merges_the_files_stage_history_with_its_commits(repo: Path) -> 
     rows = json.loads(result.stdout)
     commits = [r["change"] for r in rows if r["kind"] == "commit"]
     stages = [r["change"] for r in rows if r["kind"] == "stage"]
-    assert commits == [
-        "promote Zhang Wei (Huaxin Logistics): C -> B",
-        "qualify Zhang Wei (Huaxin Logistics)",
-        "promote Zhang Wei (Huaxin Logistics): FA -> C",
-        "log Zhang Wei (Huaxin Logistics): meeting held",
-        "meet Zhang Wei (Huaxin Logistics): 2026-11-25, O -> FA",
-        "add Zhang Wei (Huaxin Logistics)",
-    ]
+    assert commits == ZHANG_COMMITS
     assert stages == ["C -> B", "FA -> C", "O -> FA: first meeting set for 2026-11-25", "-> O: added"]
     assert all(r["author"] == "Test Seller" for r in rows if r["kind"] == "commit")
     dates = [r["date"] for r in rows]
