@@ -86,3 +86,11 @@ def test_a_command_runs_with_only_its_module(pipeline: Path) -> None:
     typo = pipe("lst")
     assert typo.returncode == 2
     assert "No such command 'lst'" in typo.stderr
+
+
+@pytest.mark.parametrize(("code", "status", "stderr"), [(0, 0, ""), (None, 0, ""), (3, 3, ""), ("bye", 1, "bye\n")])
+def test_the_quick_exit_flushes_what_is_still_buffered(code: object, status: int, stderr: str) -> None:
+    # typer.echo flushes as it writes; this is for anything written otherwise, which os._exit would drop.
+    script = f"import sys; from pipecli.cli import exit_now; sys.stdout.write('x' * 100); exit_now({code!r})"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV)
+    assert (done.returncode, done.stdout, done.stderr) == (status, "x" * 100, stderr)
