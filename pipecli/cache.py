@@ -29,9 +29,6 @@ CACHE_FILE = "cache"
 SETTINGS_FILE = "settings-cache"  # pipe.yaml and .pipe/local.yaml as parsed, by the same rules
 FORMAT = 1
 STAMP = ("pipe-cache", FORMAT, __version__, sys.version_info[:2], SHAPE)
-# An entry is trusted when its stat key is the file's and max(mtime, ctime) < started - MARGIN_NS,
-# where started is when the run that wrote the cache began (Store._load_all applies it, inline:
-# it runs once per contact file).
 MARGIN_NS = 2_000_000_000  # older than this before the run started: no tick can hide a change
 
 # An entry: (stat key, kind, payload, digest); kind CONTACT has model.to_plain's tuple as payload
@@ -42,6 +39,27 @@ Entry = tuple[tuple[int, int, int, int], int, Any, str]
 
 def path_in(root: Path, name: str = CACHE_FILE) -> Path:
     return root / CACHE_DIR / name
+
+
+def key_of(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What identifies a file's version: size, mtime, ctime (set by the kernel, so an mtime set back
+    still shows) and inode (a file replaced by git or an editor)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def trusted(seen: Entry, key: tuple[int, int, int, int], cache_started: int) -> bool:
+    """Whether a cached entry stands for the file: the same key, and the file unchanged for the
+    margin before the run that wrote the cache started."""
+    return seen[0] == key and max(key[1], key[2]) < cache_started - MARGIN_NS
+
+
+def worth_writing(seen: Entry | None, parsed: Entry, started: int) -> bool:
+    """Whether a file parsed again should make this run rewrite the cache: the parse found something
+    new, or a cache written now would trust the file. A file parsed again only because it changed
+    within the margin, and unchanged since the cache saw it, would be as untrusted in a new cache:
+    parsing it again next time beats rewriting the whole cache on every run right after an edit."""
+    return (seen is None or seen[0] != parsed[0] or seen[2] != parsed[2]
+            or max(parsed[0][1], parsed[0][2]) < started - MARGIN_NS)
 
 
 def read(path: Path) -> tuple[int, dict[str, Entry]]:

@@ -176,24 +176,22 @@ def _settings_data(root: Path) -> tuple[Any, Any]:
     path = cache.path_in(root, cache.SETTINGS_FILE)
     cache_started, old = cache.read(path)
     fresh: dict[str, cache.Entry] = {}
-    settled = False  # parsed again, and a cache written now would trust it
+    write = False
     for rel in (CONFIG_FILE, LOCAL_FILE):
         file = root / rel
         try:
-            st = os.stat(file)
-            key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            key = cache.key_of(os.stat(file))
         except FileNotFoundError:
-            if rel == LOCAL_FILE:
-                key = _ABSENT
-            else:
+            if rel != LOCAL_FILE:
                 raise ConfigError(f"{CONFIG_FILE} is gone from {root}", "create one with 'pipe init'") from None
+            key = _ABSENT
         seen = old.get(rel)
-        if seen is not None and seen[0] == key and max(key[1], key[2]) < cache_started - cache.MARGIN_NS:
+        if seen is not None and cache.trusted(seen, key, cache_started):
             fresh[rel] = seen
         else:
             fresh[rel] = (key, cache.CONTACT, None if key == _ABSENT else _read_settings(file, rel), "")
-            settled = settled or max(key[1], key[2]) < started - cache.MARGIN_NS
-    if settled or fresh != old:
+            write = write or cache.worth_writing(seen, fresh[rel], started)
+    if write:
         cache.write(path, started, fresh)
     return fresh[CONFIG_FILE][2], fresh[LOCAL_FILE][2]
 
@@ -323,25 +321,23 @@ class Store:
         cache_started, old = self._read_cache()
         self._cache_seen = None  # used up: what this load writes is newer
         self._digests.clear()  # what this load reads is newer than any file read before it
-        trusted_before = cache_started - cache.MARGIN_NS  # see cache.MARGIN_NS
-        settled_before = started - cache.MARGIN_NS  # what the cache this run writes will trust
         fresh: dict[str, cache.Entry] = {}
         contacts: list[Contact] = []
         broken: list[Broken] = []
         worth_writing = False
         folder = f"{self.contacts_dir}{os.sep}"
+        key_of, trusted = cache.key_of, cache.trusted
         with _opened_dir(self.contacts_dir) as fd:
             # stat relative to the open folder: the kernel walks one name, not the whole path
             stat = functools.partial(os.stat, dir_fd=fd) if fd is not None else None
             for slug in self.slugs():
                 name = slug + SUFFIX
                 try:
-                    st = stat(name) if stat is not None else os.stat(folder + name)
-                    key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                    # before reading: a change after this stat shows as a new stat next time
+                    key = key_of(stat(name) if stat is not None else os.stat(folder + name))
                     seen: cache.Entry | None = old.get(slug)
                     entry: cache.Entry
-                    # before reading: a change after this stat shows as a new stat next time
-                    if seen is not None and seen[0] == key and max(key[1], key[2]) < trusted_before:
+                    if seen is not None and trusted(seen, key, cache_started):
                         entry = seen
                     else:
                         with open(folder + name, "rb") as handle:
@@ -352,13 +348,7 @@ class Store:
                             entry = (key, cache.CONTACT, to_plain(contact_of(data, rel)), digest)
                         except Unreadable as exc:
                             entry = (key, cache.BROKEN, tuple(exc.broken), digest)
-                        # Rewrite the cache when this parse taught it something, or when a cache
-                        # written now would trust the file. A file parsed again only because it
-                        # changed within the margin (just edited, and unchanged since the cache
-                        # last saw it) would be as untrusted in a new cache: parsing it again next
-                        # time beats rewriting the whole cache on every run right after an edit.
-                        if seen is None or seen[0] != key or seen[3] != digest or max(key[1], key[2]) < settled_before:
-                            worth_writing = True
+                        worth_writing = worth_writing or cache.worth_writing(seen, entry, started)
                 except OSError as exc:
                     broken.append(Broken(f"{CONTACTS_DIR}/{name}", None, f"cannot read: {exc.strerror}"))
                     continue
