@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from .config import SETTINGS
 from .dates import months_between
@@ -345,9 +345,25 @@ class Leaf:
         return (self.fact,)
 
 
-@dataclass(frozen=True)
-class All:
+class _Group:
+    """What all and any share: their parts, and saying why they hold or not."""
+
     parts: tuple[Cond, ...]
+    every: ClassVar[bool]  # all of the parts, or any of them
+
+    def words(self, f: Facts) -> tuple[bool, list[str]]:
+        said = [p.words(f) for p in self.parts]
+        held = (all if self.every else any)(ok for ok, _ in said)
+        return held, [w for ok, ws in said if ok == held for w in ws]
+
+    def facts(self) -> Iterable[Fact]:
+        return (fact for p in self.parts for fact in p.facts())
+
+
+@dataclass(frozen=True)
+class All(_Group):
+    parts: tuple[Cond, ...]
+    every = True
 
     def compile(self) -> Test:
         parts = tuple(p.compile() for p in self.parts)
@@ -362,18 +378,12 @@ class All:
             return True
         return every
 
-    def words(self, f: Facts) -> tuple[bool, list[str]]:
-        said = [p.words(f) for p in self.parts]
-        held = all(ok for ok, _ in said)
-        return held, [w for ok, ws in said if ok == held for w in ws]
-
-    def facts(self) -> Iterable[Fact]:
-        return (fact for p in self.parts for fact in p.facts())
 
 
 @dataclass(frozen=True)
-class AnyOf:
+class AnyOf(_Group):
     parts: tuple[Cond, ...]
+    every = False
 
     def compile(self) -> Test:
         cases = [_stage_case(p) for p in self.parts]
@@ -394,13 +404,6 @@ class AnyOf:
             return False
         return some
 
-    def words(self, f: Facts) -> tuple[bool, list[str]]:
-        said = [p.words(f) for p in self.parts]
-        held = any(ok for ok, _ in said)
-        return held, [w for ok, ws in said if ok == held for w in ws]
-
-    def facts(self) -> Iterable[Fact]:
-        return (fact for p in self.parts for fact in p.facts())
 
 
 @dataclass(frozen=True)
