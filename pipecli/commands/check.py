@@ -35,8 +35,9 @@ def check(
             raise
         total = None
     else:
-        found = s.store.check(s.today)
-        total = len(s.store.slugs())
+        loaded = s.store.load_all()  # not s.load_all(): the problems are the output here, not warnings
+        found = s.store.check(s.today, loaded)
+        total = len(loaded.contacts) + len(loaded.broken)
     if fmt == "json":
         typer.echo(to_json([{"path": f.path, "line": f.line, "message": f.message} for f in found]))
     else:
