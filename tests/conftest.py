@@ -53,3 +53,13 @@ def contact_file(root: Path, slug: str) -> Path:
 
 
 os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+DOC_PAGES = ("commands", "file-format", "settings", "board", "rules", "week", "json", "git", "speed")
+
+
+def docs_text() -> str:
+    """The README and every page of docs/, in reading order: where a command or key must be documented."""
+    root = Path(__file__).parent.parent
+    pages = [root / "README.md", *(root / "docs" / f"{name}.md" for name in DOC_PAGES)]
+    return "\n".join(page.read_text(encoding="utf-8") for page in pages)

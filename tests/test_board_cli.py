@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import Run, contact_file
+from conftest import Run, contact_file, docs_text
 from funnelkit import TODAY, UP_AND_DOWN, climb, data_for, write, write_shape
 
 from pipecli.boardview import bar
@@ -359,5 +359,5 @@ def test_each_command_has_help_and_a_readme_entry(run: Run, command: str) -> Non
     result = run(command, "--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = docs_text()
     assert f"| `pipe {command}" in readme

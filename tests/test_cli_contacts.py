@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TODAY, Run, contact_file
+from conftest import TODAY, Run, contact_file, docs_text
 from typer.testing import CliRunner
 
 from pipecli.cli import app
@@ -378,7 +378,7 @@ def test_demote_defer_and_back_from_the_reserve(pipeline: Path, run: Run) -> Non
 
 
 def test_every_command_has_help_with_examples_and_a_readme_entry() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = docs_text()
     import typer.main
 
     group = typer.main.get_command(app)
@@ -389,7 +389,7 @@ def test_every_command_has_help_with_examples_and_a_readme_entry() -> None:
         result = CliRunner().invoke(app, [name, "--help"])
         assert result.exit_code == 0
         assert "Examples:" in result.stdout, name
-        assert f"`pipe {name}" in readme, f"pipe {name} is not in the README"
+        assert f"`pipe {name}" in readme, f"pipe {name} is not in the docs"
 
 
 def test_the_demo_pipeline_is_clean_and_every_listing_runs() -> None:

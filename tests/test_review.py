@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import yaml
-from conftest import Run, contact_file
+from conftest import Run, contact_file, docs_text
 
 # Today is 2026-11-30 (conftest). Each file is written by hand, with comments and a key of the user's own.
 SILENT = """\
@@ -138,7 +138,7 @@ def test_json_output_is_the_documented_contract(run: Run, pipeline: Path) -> Non
         "to": "reserve", "suggestion": "reserve", "evidence": "3 calls since 2026-10-02, none answered",
         "description": "never returns calls: 3+ calls/e-mails unanswered, or the first unanswered one is 30+ days old",
     }
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = docs_text()
     section = readme[readme.index("`pipe review --format json`"):]
     for key in finding:
         assert f"`{key}`" in section, f"README does not document the JSON key {key}"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TODAY, Run
+from conftest import TODAY, Run, docs_text
 from test_board_cli import golden
 from typer.testing import CliRunner, Result
 
@@ -315,8 +315,8 @@ def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
 
 
 def test_the_readme_documents_the_week_and_its_json() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## The week"):]
+    readme = docs_text()
+    section = readme[readme.index("# The week"):]
     for word in ("Prospecting first", "weekly-report.sh", "crontab", "0 17 * * 5"):
         assert word in section
     plan = json.loads(ok(demo("plan", "-f", "json")))
