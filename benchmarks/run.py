@@ -135,6 +135,10 @@ def main() -> None:
                 median([], args.runs, each=lambda i, base=base, found=opportunities: [
                     *base, "promote", found[i + 1], "--force", "--reason", "benchmark"]),
                 pipe_help, "<= 1.5 x pipe --help")
+            add("pipe log X", label,
+                median([], args.runs, each=lambda i, base=base, found=opportunities: [
+                    *base, "log", found[i + 1], "call", "--outcome", "talked", "--note", "benchmark"]),
+                pipe_help, "<= 1.5 x pipe --help")
         if size >= 100000 and has("board"):
             print(f"  peak memory of pipe board at {label}: {peak_mb([*base, 'board']):.0f} MB (target <= 400 MB)")
     print()
