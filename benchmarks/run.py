@@ -92,6 +92,10 @@ def main() -> None:
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     ENV["PYTHONPYCACHEPREFIX"] = str(args.work.resolve() / "pycache")
+    # pipe keeps its caches in the user's cache folder: here, one under --work, so a cold run is cold
+    ENV["PIPE_CACHE_DIR"] = os.environ["PIPE_CACHE_DIR"] = str(args.work.resolve() / "cache")
+    sys.path.insert(0, str(HERE.parent))
+    from pipecli.cache import path_in
     today = ["--today", "2026-11-27"]
     rows: list[tuple[str, str, float, float, str]] = []
 
@@ -105,7 +109,7 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         root = pipeline(args.work, size)
         base = [*PIPE, "-C", str(root), *today, "--no-commit"]
-        cache = root / ".pipe" / "cache"
+        cache = path_in(root)
         read_floor = median([sys.executable, "-c", READ_FLOOR, str(root)], args.runs)
         label = f"{size:,}"
         print(f"{label} contacts: read floor {read_floor:.3f} s", flush=True)

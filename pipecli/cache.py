@@ -1,4 +1,4 @@
-"""The parse cache (.pipe/cache): contacts as parsed, keyed by each file's stat, never trusted blindly.
+"""The parse caches: contacts as parsed, keyed by each file's stat, never trusted blindly, never from the repository.
 
 An entry is used only when the file's size, mtime, ctime and inode are what they were when it
 was parsed, and the file had already been unchanged for a safe margin before the cache run
@@ -6,25 +6,38 @@ started; otherwise the file is parsed again. The margin is git's answer to the "
 problem: a file rewritten within the same timestamp tick as it was read keeps its mtime, so a
 recent mtime proves nothing. ctime catches an mtime set back with os.utime. A cache that is
 missing, corrupt, truncated or from another version of pipe or Python is ignored and rebuilt.
+
+The caches live in the user's own cache folder (as todoman's do), one folder per pipeline keyed
+by its real path, never inside the pipeline: a clone or a `git pull` can put any file in the
+pipeline, `.pipe/` included. And they are read by an unpickler that can build nothing but plain
+data and dates, so even a cache file someone else wrote can never run code.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:  # the C pickler alone: pickle.py around it costs 0.7 ms to import, on every command
-    from _pickle import dump, load
+    from _pickle import Unpickler, dump
 except ImportError:  # pragma: no cover - a Python without it
-    from pickle import dump, load
+    from pickle import Unpickler, dump
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from hashlib import sha1
+else:
+    try:  # the builtin SHA-1: hashlib would load OpenSSL first
+        from _sha1 import sha1
+    except ImportError:  # pragma: no cover - a Python built without it
+        from hashlib import sha1
 from .model import SHAPE
 
-CACHE_DIR = ".pipe"
 CACHE_FILE = "cache"
 SETTINGS_FILE = "settings-cache"  # pipe.yaml and .pipe/local.yaml as parsed, by the same rules
 FORMAT = 1
@@ -37,8 +50,37 @@ CONTACT, BROKEN = 0, 1
 Entry = tuple[tuple[int, int, int, int], int, Any, str]
 
 
+def home() -> Path:
+    """The user's cache folder for pipe: $PIPE_CACHE_DIR, else the platform's own place for caches."""
+    chosen = os.environ.get("PIPE_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "pipe" / "Cache"
+    if sys.platform == "darwin":  # pragma: no cover - macOS only
+        return Path.home() / "Library" / "Caches" / "pipe"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pipe"
+
+
 def path_in(root: Path, name: str = CACHE_FILE) -> Path:
-    return root / CACHE_DIR / name
+    """Where the cache `name` of the pipeline at `root` lives: a folder of the user's cache per
+    pipeline, named after the pipeline's real path (its last part, for a reader, and a digest)."""
+    real = os.path.realpath(root)
+    tag = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in os.path.basename(real))[:40]
+    return home() / f"{tag}-{sha1(real.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}" / name
+
+
+# What a cache may hold: tuples, lists, dicts, text, numbers, None, and the dates and times a YAML
+# file can hold. Pickle builds anything else through a global, and these are the only globals it may name.
+_ALLOWED = {("datetime", n): getattr(datetime, n) for n in ("date", "datetime", "time", "timedelta", "timezone")}
+
+
+class _PlainUnpickler(Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        found = _ALLOWED.get((module, name))
+        if found is None:
+            raise ValueError(f"a cache may not name {module}.{name}")
+        return found
 
 
 def key_of(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -66,7 +108,7 @@ def read(path: Path) -> tuple[int, dict[str, Entry]]:
     """(the time the cached run started, entries by slug); (0, {}) when there is no usable cache."""
     try:
         with open(path, "rb") as handle:
-            stamp, started, entries = load(handle)  # noqa: S301 - pipe's own local file
+            stamp, started, entries = _PlainUnpickler(handle).load()
         if stamp == STAMP and isinstance(started, int) and isinstance(entries, dict):
             return started, entries
     except Exception:  # noqa: BLE001 - any damage at all means: rebuild
@@ -77,7 +119,7 @@ def read(path: Path) -> tuple[int, dict[str, Entry]]:
 def write(path: Path, started: int, entries: dict[str, Entry]) -> None:
     """Replace the cache atomically; two processes writing at once leave one valid cache."""
     try:
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".cache.", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:

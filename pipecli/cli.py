@@ -23,6 +23,12 @@ class PipeGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
+            return self._invoke(ctx)
+        finally:
+            common.STATE.release()
+
+    def _invoke(self, ctx: Any) -> Any:
+        try:
             return super().invoke(ctx)
         except PipeError as exc:
             if common.STATE.debug:

@@ -49,6 +49,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("target_closes", 4, (int, float), "How many sales you want to close per sales cycle.", check=_positive),
     Setting("git.autocommit", True, bool,
             "Commit each command's changes to git, one commit per command (off for one command: --no-commit)."),
+    Setting("files.max_size_kb", 1024, int,
+            "Files larger than this many kilobytes are not read (a contact file is a few; a clone may hold anything).",
+            check=lambda v: None if 1 <= v <= 1024 * 1024 else "must be between 1 and 1048576"),
+    Setting("files.lock_timeout", 5, (int, float),
+            "Seconds a command waits for another pipe command writing to this pipeline before it gives up.",
+            check=lambda v: None if 0 <= v <= 3600 else "must be between 0 and 3600"),
     # The board (METHOD §4-5): the ideal funnel per closed sale, and the thresholds of each shape.
     Setting("funnel.cycle_start", None, (date, type(None)),
             "A day your sales cycles are counted from (e.g. a quarter's start); empty: the current cycle "

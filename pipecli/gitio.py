@@ -71,6 +71,14 @@ class Repo:
         """The git operation left unfinished in this work tree (a stopped rebase...), or None."""
         return next((what for name, what in _BUSY if (self.gitdir / name).exists()), None)
 
+    def detached(self) -> bool:
+        """Whether HEAD names a commit rather than a branch (read from the file: no git process)."""
+        try:
+            with open(self.gitdir / "HEAD", encoding="utf-8", errors="replace") as handle:
+                return not handle.read(5).startswith("ref:")
+        except OSError:
+            return False
+
     def from_top(self, path: str) -> str:
         """A path git printed relative to the work tree's top, made relative to the pipeline folder."""
         try:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import gc
+import json
 import os
 import re
+import stat
 import tempfile
 import time
 import unicodedata
@@ -29,6 +32,11 @@ else:
         from hashlib import sha1
 
 SUFFIX = ".yaml"
+CACHE_DIR = ".pipe"  # this clone's own folder (never committed): local settings, the lock, the journal
+LOCK_FILE = "lock"
+JOURNAL_NAME = "journal"
+JOURNAL = f"{CACHE_DIR}/{JOURNAL_NAME}"  # the files a command is writing, so the next one can finish it
+TEMP_DIR = "tmp"  # .pipe/tmp: new texts before they are renamed into contacts/
 CONFLICT = re.compile(rb"^(<<<<<<<|>>>>>>>)( |$)|^=======$", re.MULTILINE)
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -99,6 +107,85 @@ def contact_of(data: bytes, rel: str) -> Contact:
             raise Unreadable(rel, line_of(data, problem.key), problem.message,
                              f"fix it by hand (pipe edit {Path(rel).stem}), then run 'pipe check'")
     return contact
+
+
+# --- only what is what it claims to be ----------------------------------------------------------
+# A clone can hold anything: a contact file that is a symlink to a private key, a FIFO that would
+# block a reader forever, a link to /dev/zero, a folder named x.yaml. pipe reads and writes only
+# regular files and real folders inside the pipeline, and only up to a size limit.
+
+SETTINGS_MAX_BYTES = 1024 * 1024  # pipe.yaml and .pipe/local.yaml, read before any limit is set
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+          (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+class NotPlain(Exception):
+    """A path pipe will not read: not a regular file (what it is instead), or over the size limit."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def kind_of(mode: int) -> str | None:
+    """What a path is when it is not a regular file ("a symbolic link", "a folder" ...); None for a file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def too_big(size: int, limit: int, key: str | None) -> str:
+    where = f" ({key} in {CONFIG_FILE})" if key else ""
+    return f"is {size:,} bytes, over the limit of {limit:,}{where}: not read"
+
+
+def read_plain(path: str | Path, limit: int, dir_fd: int | None = None, key: str | None = "files.max_size_kb") -> bytes:
+    """A regular file's bytes, never through a symlink, never blocking on a FIFO, never more than `limit`.
+
+    NotPlain says why a path is refused; other OSErrors (missing, no permission) pass through.
+    """
+    try:
+        fd = os.open(path, _READ_FLAGS, dir_fd=dir_fd) if dir_fd is not None else os.open(path, _READ_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+            raise NotPlain("is a symbolic link: pipe reads only regular files inside the pipeline") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        kind = kind_of(st.st_mode)
+        if kind is not None:
+            raise NotPlain(f"is {kind}: pipe reads only regular files inside the pipeline")
+        if st.st_size > limit:
+            raise NotPlain(too_big(st.st_size, limit, key))
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, max(limit + 1 - size, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # it grew while being read
+            raise NotPlain(too_big(size, limit, key))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def folder_problem(path: Path) -> str | None:
+    """Why a folder of the pipeline cannot be used (a symlink, a file ...), or None (fine, or not there)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return None
+    kind = kind_of(st.st_mode) or "a file"
+    if stat.S_ISLNK(st.st_mode):
+        with contextlib.suppress(OSError):
+            kind += f" (to {os.readlink(path)})"
+    return f"is {kind}, not a folder: pipe does not read or write through it"
 
 
 # --- slugs ------------------------------------------------------------------------------------
@@ -180,7 +267,9 @@ def _settings_data(root: Path) -> tuple[Any, Any]:
     for rel in (CONFIG_FILE, LOCAL_FILE):
         file = root / rel
         try:
-            key = cache.key_of(os.stat(file))
+            if rel == LOCAL_FILE and folder_problem(root / CACHE_DIR):
+                raise FileNotFoundError(rel)  # never read through a .pipe that is a link (Store.folder_problems says so)
+            key = cache.key_of(os.lstat(file))
         except FileNotFoundError:
             if rel != LOCAL_FILE:
                 raise ConfigError(f"{CONFIG_FILE} is gone from {root}", "create one with 'pipe init'") from None
@@ -204,7 +293,7 @@ def settings_problems(root: Path) -> list[Broken]:
     found: list[Broken] = []
     for rel in (CONFIG_FILE, LOCAL_FILE):
         path = root / rel
-        if not path.is_file():
+        if not os.path.lexists(path) or (rel == LOCAL_FILE and folder_problem(root / CACHE_DIR)):
             continue
         try:
             data = _read_settings(path, rel)
@@ -215,7 +304,7 @@ def settings_problems(root: Path) -> list[Broken]:
             continue
         problems: list[SettingProblem] = []
         validate(data, rel, problems)
-        text = path.read_bytes()
+        text = read_plain(path, SETTINGS_MAX_BYTES, key=None)
         for problem in problems:
             more = f" ({problem.hint})" if problem.hint and problem.hint.startswith("did you mean") else ""
             found.append(Broken(rel, line_of(text, problem.key), problem.message + more))
@@ -228,7 +317,11 @@ def _read_settings(path: Path, rel: str) -> Any:
     from .yamlread import ContactLoader
 
     try:
-        return yaml.load(path.read_bytes(), Loader=ContactLoader)  # noqa: S506
+        data = read_plain(path, SETTINGS_MAX_BYTES, key=None)
+    except NotPlain as exc:
+        raise ConfigError(f"{rel}: {exc.problem}", f"make {rel} a plain file of your own (replace a link by a copy)") from None
+    try:
+        return yaml.load(data, Loader=ContactLoader)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -242,23 +335,50 @@ class Loaded:
 
 
 @dataclass
+class _Pending:
+    """A write staged by a transaction: the file's new bytes, and whether the file is new."""
+
+    data: bytes
+    new: bool
+
+
+@dataclass
 class Store:
-    """One pipeline folder. The only code that reads or writes contact files."""
+    """One pipeline folder. The only code that reads or writes contact files.
+
+    Writers hold the pipeline's lock (.pipe/lock) from before they read until their commit is
+    made, so two pipe commands never interleave. Inside a transaction (begin ... finish) every
+    write is staged; finish writes them all: one file by an atomic rename, several through a
+    journal (.pipe/journal) that the next pipe command finishes if this one is killed, so a
+    command's files land together, in one commit, or not at all.
+    """
 
     root: Path
     config: Config = field(default_factory=Config)
     _digests: dict[str, str] = field(default_factory=dict)
     _entries: dict[str, Any] = field(default_factory=dict)  # the last load_all's cache entries
     _cache_seen: tuple[int, dict[str, Any]] | None = None
+    _pending: dict[str, _Pending] | None = None  # staged writes while a transaction is open
+    _lock_fd: int | None = None
+    notes: list[str] = field(default_factory=list)  # what the user should hear (a finished interrupted command)
 
     @classmethod
     def open(cls, explicit: str | None = None) -> Store:
         root = find_root(explicit)
-        return cls(root, load_config(root))
+        store = cls(root, load_config(root))
+        if os.path.lexists(root / JOURNAL):  # a command was killed while writing: finish its work first
+            with contextlib.suppress(ConcurrentChange, FileProblem):
+                store.lock()
+                store.unlock()
+        return store
 
     @property
     def contacts_dir(self) -> Path:
         return self.root / CONTACTS_DIR
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.config["files.max_size_kb"]) * 1024
 
     def path_of(self, slug: str) -> Path:
         return self.contacts_dir / f"{slug}{SUFFIX}"
@@ -266,8 +386,20 @@ class Store:
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
+    def folder_problems(self) -> list[Broken]:
+        """contacts/ or .pipe/ that are not real folders (a symlink elsewhere...): pipe does not use them."""
+        found = []
+        for name, use in ((CONTACTS_DIR, "its contacts are skipped; make it a real folder"),
+                          (CACHE_DIR, "its local settings are ignored and nothing can be written; remove it")):
+            problem = folder_problem(self.root / name)
+            if problem:
+                found.append(Broken(name, None, f"{problem}: {use}"))
+        return found
+
     def slugs(self) -> list[str]:
-        """The contact files' slugs (their names without .yaml), sorted."""
+        """The contact files' slugs (their names without .yaml), sorted; none when contacts/ is not a real folder."""
+        if folder_problem(self.contacts_dir):
+            return []
         try:
             names = os.listdir(self.contacts_dir)
         except FileNotFoundError:
@@ -278,17 +410,41 @@ class Store:
 
     # reading
 
-    def _read(self, slug: str) -> Contact:
+    def _bytes(self, slug: str, remember: bool = True) -> bytes:
+        """A contact file's bytes (staged ones first), refused when it is not what it claims to be.
+
+        `remember`: take this as the version read (a later write refuses a file changed since)."""
+        pending = self._pending.get(slug) if self._pending is not None else None
+        if pending is not None:
+            return pending.data
         path = self.path_of(slug)
-        data = path.read_bytes()
-        self._digests[slug] = sha1(data).hexdigest()
-        return contact_of(data, self.rel(path))
+        problem = folder_problem(self.contacts_dir)
+        if problem:
+            raise FileProblem(f"{CONTACTS_DIR} {problem}", "make contacts/ a real folder inside the pipeline")
+        try:
+            data = read_plain(path, self.max_bytes)
+        except NotPlain as exc:
+            raise FileProblem(f"{self.rel(path)} {exc.problem}", "make it a plain file of its own (pipe check lists "
+                              "what pipe skips)") from None
+        if remember:
+            self._digests[slug] = sha1(data).hexdigest()
+        return data
+
+    def _read(self, slug: str) -> Contact:
+        return contact_of(self._bytes(slug), self.rel(self.path_of(slug)))
 
     def text_of(self, slug: str) -> str:
         """A contact file's text as it is on disk (remembered, so a later write can refuse a concurrent change)."""
-        data = self.path_of(slug).read_bytes()
-        self._digests[slug] = sha1(data).hexdigest()
-        return data.decode("utf-8")
+        return self._bytes(slug).decode("utf-8")
+
+    def is_contact_file(self, slug: str) -> bool:
+        """Whether contacts/<slug>.yaml is there as a regular file (not a link, a FIFO, a folder)."""
+        if not is_safe_slug(slug) or folder_problem(self.contacts_dir):
+            return False
+        try:
+            return stat.S_ISREG(os.lstat(self.path_of(slug)).st_mode)
+        except OSError:
+            return False
 
     def load(self, slug: str) -> Contact:
         try:
@@ -323,34 +479,42 @@ class Store:
         self._digests.clear()  # what this load reads is newer than any file read before it
         fresh: dict[str, cache.Entry] = {}
         contacts: list[Contact] = []
-        broken: list[Broken] = []
+        broken: list[Broken] = self.folder_problems()
         worth_writing = False
         folder = f"{self.contacts_dir}{os.sep}"
-        key_of, trusted = cache.key_of, cache.trusted
+        key_of, trusted, limit = cache.key_of, cache.trusted, self.max_bytes
         with _opened_dir(self.contacts_dir) as fd:
             # stat relative to the open folder: the kernel walks one name, not the whole path
-            stat = functools.partial(os.stat, dir_fd=fd) if fd is not None else None
+            lstat = functools.partial(os.stat, dir_fd=fd, follow_symlinks=False) if fd is not None else os.lstat
             for slug in self.slugs():
                 name = slug + SUFFIX
+                rel = f"{CONTACTS_DIR}/{name}"
                 try:
                     # before reading: a change after this stat shows as a new stat next time
-                    key = key_of(stat(name) if stat is not None else os.stat(folder + name))
+                    st = lstat(name) if fd is not None else lstat(folder + name)
+                    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:  # never read: not cached either
+                        kind = kind_of(st.st_mode)
+                        broken.append(Broken(rel, None, f"is {kind}: pipe reads only regular files inside the pipeline; "
+                                             "skipped" if kind else too_big(st.st_size, limit, "files.max_size_kb")))
+                        continue
+                    key = key_of(st)
                     seen: cache.Entry | None = old.get(slug)
                     entry: cache.Entry
                     if seen is not None and trusted(seen, key, cache_started):
                         entry = seen
                     else:
-                        with open(folder + name, "rb") as handle:
-                            data = handle.read()
+                        data = read_plain(name if fd is not None else folder + name, limit, dir_fd=fd)
                         digest = sha1(data).hexdigest()
-                        rel = f"{CONTACTS_DIR}/{name}"
                         try:
                             entry = (key, cache.CONTACT, to_plain(contact_of(data, rel)), digest)
                         except Unreadable as exc:
                             entry = (key, cache.BROKEN, tuple(exc.broken), digest)
                         worth_writing = worth_writing or cache.worth_writing(seen, entry, started)
+                except NotPlain as exc:  # it changed into a link, a FIFO or a big file since the stat
+                    broken.append(Broken(rel, None, f"{exc.problem}; skipped"))
+                    continue
                 except OSError as exc:
-                    broken.append(Broken(f"{CONTACTS_DIR}/{name}", None, f"cannot read: {exc.strerror}"))
+                    broken.append(Broken(rel, None, f"cannot read: {exc.strerror}"))
                     continue
                 fresh[slug] = entry
                 if entry[1] == cache.CONTACT:
@@ -380,7 +544,7 @@ class Store:
             if entry[1] == cache.CONTACT and entry[2][1] == cid:
                 try:
                     found = self.load(slug)
-                except (ContactNotFound, FileProblem):
+                except (ContactNotFound, FileProblem, OSError):
                     return None
                 return found if found.id == cid else None
         return None
@@ -388,7 +552,7 @@ class Store:
     def find_quick(self, query: str) -> Contact | None:
         """A contact named by its slug or id, found without parsing the folder; None otherwise."""
         query = query.strip()
-        if is_safe_slug(query) and self.path_of(query).is_file():
+        if self.is_contact_file(query):
             return self.load(query)
         return self.find_by_id(query)
 
@@ -404,10 +568,10 @@ class Store:
         located: list[tuple[Contact, Any]] = []
         for broken in loaded.broken:
             try:  # a file that parses but is no contact (no name or stage): report all its problems
-                raw = (self.root / broken.path).read_bytes()
+                raw = read_plain(self.root / broken.path, self.max_bytes)
                 whole = contact_from_data(Path(broken.path).stem, parse(raw, broken.path))
                 located += [(whole, p) for p in contact_problems(whole, today)]
-            except (Unreadable, OSError):
+            except (Unreadable, NotPlain, OSError):
                 found.append(broken)
         located += [(c, p) for c in loaded.contacts for p in contact_problems(c, today)]
         located += cross_problems(loaded.contacts)
@@ -415,7 +579,10 @@ class Store:
         for contact, problem in located:
             data = texts.get(contact.slug)
             if data is None:
-                data = texts[contact.slug] = self.path_of(contact.slug).read_bytes()
+                try:
+                    data = texts[contact.slug] = read_plain(self.path_of(contact.slug), self.max_bytes)
+                except (NotPlain, OSError):
+                    data = texts[contact.slug] = b""
             found.append(Broken(self.rel(self.path_of(contact.slug)), line_of(data, problem.key), problem.message))
         found += self.rule_problems()
         return sorted(found, key=lambda b: (b.path, b.line or 0))
@@ -425,23 +592,191 @@ class Store:
         from .rules import rule_problems
 
         problems = rule_problems(self.config.values)
-        data = (self.root / CONFIG_FILE).read_bytes() if problems else b""
+        data = read_plain(self.root / CONFIG_FILE, SETTINGS_MAX_BYTES, key=None) if problems else b""
         return [Broken(CONFIG_FILE, line_of(data, ("rules", "custom", *p.key)), p.message) for p in problems]
+
+    # the lock and the transaction
+
+    def _own_folder(self) -> Path:
+        """.pipe/, made when missing; refused when it is a link or a file (nothing is written through it)."""
+        folder = self.root / CACHE_DIR
+        problem = folder_problem(folder)
+        if problem:
+            raise FileProblem(f"{CACHE_DIR} {problem}; nothing was written",
+                              f"remove it (it holds only this clone's own files): rm {CACHE_DIR}, then run the command again")
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise FileProblem(f"cannot write in {self.root}: {exc.strerror}; nothing was written",
+                              "check the folder's permissions and free space") from None
+        return folder
+
+    def lock(self) -> None:
+        """Take the pipeline's write lock (waiting up to files.lock_timeout seconds); then finish any
+        command that was killed while writing, and clear the temporary files such a command left."""
+        if self._lock_fd is not None:
+            return
+        from .locking import LockTimeout, acquire
+
+        folder = self._own_folder()
+        timeout = float(self.config["files.lock_timeout"])
+        try:
+            self._lock_fd = acquire(str(folder / LOCK_FILE), timeout)
+        except LockTimeout:
+            raise ConcurrentChange(f"another pipe command is changing this pipeline (waited {timeout:g} s for "
+                                   f"{CACHE_DIR}/{LOCK_FILE}); nothing was written",
+                                   "run the command again when that one has finished (a stopped command never "
+                                   "leaves the lock behind; files.lock_timeout in pipe.yaml sets the wait)") from None
+        except OSError as exc:
+            raise FileProblem(f"cannot lock {CACHE_DIR}/{LOCK_FILE}: {exc.strerror}; nothing was written",
+                              f"check {CACHE_DIR}/ and its permissions") from None
+        self._recover()
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            from .locking import release
+
+            release(self._lock_fd)
+            self._lock_fd = None
+
+    def begin(self) -> None:
+        """Lock, and stage every write from now until finish(): they land together or not at all."""
+        self.lock()
+        if self._pending is None:
+            self._pending = {}
+
+    def finish(self, message: str, commit: bool = True) -> tuple[list[Path], str | None]:
+        """Write what the transaction staged and commit it as one commit; (the files written, a note for the user).
+
+        One file is replaced by an atomic rename. Several go through the journal: all their new
+        texts are written and flushed first, then the journal naming them, then the renames, then
+        the commit. A command killed before the journal is complete changed nothing; one killed
+        after it is finished (written and committed) by the next pipe command.
+        """
+        pending, self._pending = self._pending or {}, None
+        try:
+            if not pending:
+                return [], None
+            items = sorted(pending.items())
+            paths = [self.path_of(slug) for slug, _ in items]
+            news = [self.path_of(slug) for slug, p in items if p.new]
+            if len(items) == 1:
+                slug, one = items[0]
+                self._put_now(slug, one.data, one.new, tmp_dir=self._temp_folder())
+                note = self._commit(paths, news, message) if commit else None
+                return paths, note
+            journal = self._write_journal(items, message, commit)
+            note = self._finish_journal(journal)
+            return paths, note
+        finally:
+            self.unlock()
+
+    def _commit(self, paths: Sequence[Path], news: Sequence[Path], message: str) -> str | None:
+        from .gitio import commit_changes
+
+        return commit_changes(self.root, paths, message, self.config, new=news)
+
+    def _temp_folder(self) -> Path | None:
+        """.pipe/tmp when it is on the same file system as contacts/ (a rename cannot cross file systems)."""
+        folder = self.root / CACHE_DIR / TEMP_DIR
+        try:
+            folder.mkdir(exist_ok=True)
+            if os.stat(folder).st_dev == os.stat(self.contacts_dir).st_dev:
+                return folder
+        except OSError:
+            pass
+        return None
+
+    def _write_journal(self, items: list[tuple[str, _Pending]], message: str, commit: bool) -> dict[str, Any]:
+        self.contacts_dir.mkdir(parents=True, exist_ok=True)
+        tmp_dir = self._temp_folder()
+        written: list[str] = []
+        try:
+            files = []
+            for slug, pending in items:
+                path = self.path_of(slug)
+                if pending.new:
+                    if os.path.lexists(path):
+                        raise FileProblem(f"{self.rel(path)} appeared while pipe was working; nothing written",
+                                          "run the command again")
+                else:
+                    self._check_target(slug, path)
+                tmp = _temp_with(path, pending.data, folder=tmp_dir, mode_of=None if pending.new else path)
+                written.append(tmp)
+                files.append([self.rel(Path(tmp)), self.rel(path), pending.new])
+            journal = {"format": 1, "message": message, "commit": commit, "files": files}
+            write_atomic(self.root / JOURNAL, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
+        except BaseException:
+            for tmp in written:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise
+        for slug, pending in items:
+            self._digests[slug] = sha1(pending.data).hexdigest()
+        return journal
+
+    def _finish_journal(self, journal: dict[str, Any]) -> str | None:
+        """Rename every file the journal names into place, commit them as one, then drop the journal."""
+        paths, news = [], []
+        for tmp, target, new in journal["files"]:
+            source, path = self.root / tmp, self.root / target
+            if os.path.lexists(source):
+                os.replace(source, path)
+            paths.append(path)
+            if new:
+                news.append(path)
+        _sync_folder(self.contacts_dir)
+        note = self._commit(paths, news, journal["message"]) if journal["commit"] else None
+        os.unlink(self.root / JOURNAL)
+        return note
+
+    def _recover(self) -> None:
+        """Under the lock: finish the command a journal says was interrupted, and remove stale temporary files."""
+        path = self.root / JOURNAL
+        if os.path.lexists(path):
+            try:
+                journal = _valid_journal(read_plain(path, 64 * 1024 * 1024, key=None))
+            except (NotPlain, OSError, ValueError) as exc:
+                aside = path.with_name(f"{JOURNAL_NAME}.rejected")
+                os.replace(path, aside)
+                self.notes.append(f"pipe: warning: {self.rel(path)} did not read ({exc}); moved aside to "
+                                  f"{self.rel(aside)}, nothing of it was applied")
+            else:
+                note = self._finish_journal(journal)
+                n = len(journal["files"])
+                committed = " and committed" if journal["commit"] else ""
+                self.notes.append(f"pipe: note: finished an interrupted command: '{journal['message']}' "
+                                  f"({n} file{'s' if n != 1 else ''} written{committed})")
+                if note:
+                    self.notes.append(note)
+        tmp_dir = self.root / CACHE_DIR / TEMP_DIR
+        with contextlib.suppress(OSError):
+            for name in os.listdir(tmp_dir):  # no writer holds the lock, and the journal is done: all stale
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp_dir / name)
 
     # writing
 
     def create(self, data: dict[str, Any], name: str, company: str | None) -> str:
-        """Write a new contact file under a fresh slug; never overwrites. Returns the slug."""
+        """Write (or stage) a new contact file under a fresh slug; never overwrites. Returns the slug."""
         from .yamledit import dump_new
 
+        problem = folder_problem(self.contacts_dir)
+        if problem:
+            raise FileProblem(f"{CONTACTS_DIR} {problem}; nothing was written", "make contacts/ a real folder")
         self.contacts_dir.mkdir(parents=True, exist_ok=True)
         text = dump_new(data).encode("utf-8")
         for slug in candidate_slugs(name, company):
-            try:
-                _write_new(self.path_of(slug), text)
-            except FileExistsError:
-                continue
-            self._digests[slug] = sha1(text).hexdigest()
+            if self._pending is not None:
+                if slug in self._pending or os.path.lexists(self.path_of(slug)):
+                    continue
+                self._pending[slug] = _Pending(text, True)
+            else:
+                try:
+                    _write_new(self.path_of(slug), text)
+                except FileExistsError:
+                    continue
+                self._digests[slug] = sha1(text).hexdigest()
             return slug
         raise FileProblem("could not find a free file name")  # pragma: no cover - candidates never run out
 
@@ -450,21 +785,43 @@ class Store:
         from .yamledit import EditError, apply_changes
 
         path = self.path_of(contact.slug)
-        old = path.read_bytes()
-        self._refuse_if_changed(contact.slug, old, path)
+        staged = self._pending is not None and contact.slug in self._pending
+        old = self._bytes(contact.slug, remember=False)
+        if not staged:  # a staged text is this command's own
+            self._refuse_if_changed(contact.slug, old, path)
         try:
             new = apply_changes(old.decode("utf-8"), changes).encode("utf-8")
         except EditError as exc:
             raise FileProblem(f"{self.rel(path)}: cannot change it: {exc}", "fix the file by hand (pipe edit)") from None
-        write_atomic(path, new, before_replace=lambda: self._refuse_if_changed(contact.slug, path.read_bytes(), path))
-        self._digests[contact.slug] = sha1(new).hexdigest()
+        self._put(contact.slug, new)
         return path
 
     def replace_text(self, slug: str, new: bytes) -> Path:
+        self._put(slug, new)
+        return self.path_of(slug)
+
+    def _put(self, slug: str, data: bytes) -> None:
+        if self._pending is not None:  # the digest of what was read stays, for the check when it is written
+            was = self._pending.get(slug)
+            self._pending[slug] = _Pending(data, was is not None and was.new)
+            return
+        self._put_now(slug, data, new=False)
+
+    def _put_now(self, slug: str, data: bytes, new: bool, tmp_dir: Path | None = None) -> None:
         path = self.path_of(slug)
-        write_atomic(path, new, before_replace=lambda: self._refuse_if_changed(slug, path.read_bytes(), path))
-        self._digests[slug] = sha1(new).hexdigest()
-        return path
+        if new:
+            _write_new(path, data, folder=tmp_dir)
+        else:
+            write_atomic(path, data, before_replace=lambda: self._check_target(slug, path), folder=tmp_dir)
+        self._digests[slug] = sha1(data).hexdigest()
+
+    def _check_target(self, slug: str, path: Path) -> None:
+        """Refuse to replace what is not a regular file inside contacts/, or a file changed since pipe read it."""
+        try:
+            current = read_plain(path, max(self.max_bytes, 1 << 30))
+        except NotPlain as exc:
+            raise FileProblem(f"{self.rel(path)} {exc.problem}; nothing was written", "pipe check lists it") from None
+        self._refuse_if_changed(slug, current, path)
 
     def _refuse_if_changed(self, slug: str, data: bytes, path: Path) -> None:
         seen = self._digests.get(slug)
@@ -511,8 +868,8 @@ def pick(query: str, contacts: Sequence[Contact]) -> Contact:
     raise ContactNotFound(f"no contact matches '{query}'", "see 'pipe list --all' for names and slugs")
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    tmp = _temp_with(path, data)
+def _write_new(path: Path, data: bytes, folder: Path | None = None) -> None:
+    tmp = _temp_with(path, data, folder)
     try:
         os.link(tmp, path)  # fails if the name is taken: never overwrites
     finally:
@@ -526,10 +883,17 @@ def _new_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _temp_with(path: Path, data: bytes) -> str:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _temp_with(path: Path, data: bytes, folder: Path | None = None, mode_of: Path | None = None) -> str:
+    """`data` in a new temporary file, flushed to disk, with the mode `mode_of` has (or a new file's):
+    in `folder`, else beside `path`. Removed again if anything fails, a full disk included."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder or path.parent)
     try:
-        os.fchmod(fd, _new_file_mode())  # write_atomic keeps an existing file's own mode instead
+        mode = _new_file_mode()
+        if mode_of is not None:
+            with contextlib.suppress(FileNotFoundError):
+                mode = os.lstat(mode_of).st_mode & 0o7777
+        with contextlib.suppress(OSError):  # a file system without modes keeps its own
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -540,13 +904,42 @@ def _temp_with(path: Path, data: bytes) -> str:
     return tmp
 
 
+def _sync_folder(path: Path) -> None:
+    """Flush a folder's entries (the renames into it) to disk, where the platform can."""
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _valid_journal(data: bytes) -> dict[str, Any]:
+    """The journal's content, checked to name only pipe's own temporary files and contact files:
+    .pipe/ is this clone's own, but a repository could still carry a forged one."""
+    journal = json.loads(data.decode("utf-8"))
+    if not (isinstance(journal, dict) and journal.get("format") == 1 and isinstance(journal.get("message"), str)
+            and isinstance(journal.get("commit"), bool) and isinstance(journal.get("files"), list)):
+        raise ValueError("not a journal pipe wrote")
+    for entry in journal["files"]:
+        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[2], bool)
+                and all(isinstance(part, str) for part in entry[:2])):
+            raise ValueError("not a journal pipe wrote")
+        tmp, target = entry[0].split("/"), entry[1].split("/")
+        tmp_ok = (len(tmp) == 3 and tmp[:2] == [CACHE_DIR, TEMP_DIR]) or (len(tmp) == 2 and tmp[0] == CONTACTS_DIR)
+        if not (tmp_ok and tmp[-1].startswith(".") and tmp[-1].endswith(".tmp") and len(target) == 2
+                and target[0] == CONTACTS_DIR and target[1].endswith(SUFFIX) and is_safe_slug(target[1][: -len(SUFFIX)])):
+            raise ValueError(f"it names a file outside pipe's own: {entry[0]} -> {entry[1]}")
+    return journal
+
+
 @contextlib.contextmanager
 def _opened_dir(path: Path) -> Iterator[int | None]:
     """The folder opened for *at() calls where the platform has them; None where it does not (or it is gone)."""
     fd = None
     if os.stat in os.supports_dir_fd:
         with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW)
     try:
         yield fd
     finally:
@@ -554,12 +947,10 @@ def _opened_dir(path: Path) -> Iterator[int | None]:
             os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, before_replace: Any = None) -> None:
-    """Write to a temporary file in the same folder, flush, then rename: old file or new, never torn."""
-    tmp = _temp_with(path, data)
+def write_atomic(path: Path, data: bytes, before_replace: Any = None, folder: Path | None = None) -> None:
+    """Write to a temporary file (in `folder`, else the same folder), flush, then rename: old file or new, never torn."""
+    tmp = _temp_with(path, data, folder, mode_of=path)
     try:
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
         if before_replace is not None:
             before_replace()
         os.replace(tmp, path)

@@ -63,3 +63,9 @@ def docs_text() -> str:
     root = Path(__file__).parent.parent
     pages = [root / "README.md", *(root / "docs" / f"{name}.md" for name in DOC_PAGES)]
     return "\n".join(page.read_text(encoding="utf-8") for page in pages)
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's caches in a folder of its own (pipe keeps them in the user's cache folder)."""
+    monkeypatch.setenv("PIPE_CACHE_DIR", str(tmp_path_factory.mktemp("pipe-cache")))

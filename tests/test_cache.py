@@ -160,7 +160,7 @@ def test_processes_writing_the_cache_at_once_leave_a_valid_one(tmp_path: Path) -
     assert all(p.wait() == 0 for p in procs)
     started, entries = cache.read(cache.path_in(root))
     assert len(entries) == 200
-    assert sorted(os.listdir(root / ".pipe")) == ["cache", "settings-cache"]  # no temporary files left
+    assert sorted(os.listdir(cache.path_in(root).parent)) == ["cache", "settings-cache"]  # no temporary files left
 
 
 # Files written here are seconds young, so the cache rightly re-parses them: this property checks
@@ -231,7 +231,7 @@ def test_the_folder_reads_the_same_where_stat_cannot_take_a_folder(tmp_path: Pat
         write(root, f"c-{i}", f"Name {i}")
     with_dir_fd = names(root)
     monkeypatch.setattr(os, "supports_dir_fd", set())  # as on a platform without *at() calls
-    (root / ".pipe" / "cache").unlink()
+    cache.path_in(root).unlink()
     assert names(root) == with_dir_fd == {f"c-{i}": f"Name {i}" for i in range(5)}
     write(root, "c-0", "Changed")
     assert names(root)["c-0"] == "Changed"
@@ -287,6 +287,7 @@ def test_settings_edited_by_hand_are_seen_at_once(tmp_path: Path) -> None:
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the old mtime: ctime still tells
     assert load_config(root)["sales_cycle_days"] == 30
     local = root / ".pipe" / "local.yaml"
+    local.parent.mkdir(exist_ok=True)
     local.write_text("owner: ola\n", encoding="utf-8")
     assert load_config(root)["owner"] == "ola"  # a local file that appears
     age_caches(root)
@@ -326,8 +327,7 @@ def test_a_warm_listing_does_not_import_a_yaml_parser(tmp_path: Path) -> None:
 def test_an_unreadable_cache_is_no_error(tmp_path: Path) -> None:
     root = make(tmp_path)
     write(root, "anna", "Anna")
-    (root / ".pipe").mkdir()
-    cache.path_in(root).mkdir()  # a folder where the cache file should be: it can be neither read nor replaced
+    cache.path_in(root).mkdir(parents=True)  # a folder where the cache file should be: it can be neither read nor replaced
     assert names(root) == {"anna": "Anna"}
     assert names(root) == {"anna": "Anna"}
 

@@ -138,7 +138,7 @@ def classify(
     from ..render import FORMATS, render
 
     _format(fmt, FORMATS)
-    s = session()
+    s = session(write=apply)
     loaded = s.load_all()
     chosen = [s.resolve(name, loaded) for name in contacts] if contacts else loaded.contacts
     if owner is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -25,9 +24,15 @@ class State:
     # What this command loaded, kept until the process ends (see cli.main: freeing 10,000
     # contacts one object at a time would cost more than the exit it precedes).
     kept: list[object] = field(default_factory=list)
+    opened: list[Store] = field(default_factory=list)  # their locks are released when the command ends
 
     def reset(self, **values: object) -> None:
         self.__init__(**values)  # type: ignore[misc]
+
+    def release(self) -> None:
+        """Drop every lock this command took (the process's end would; a test runs many commands in one)."""
+        for store in self.opened:
+            store.unlock()
 
 
 STATE = State()
@@ -35,12 +40,15 @@ STATE = State()
 
 @dataclass
 class Session:
-    """One command's work on the pipeline: the store, today, and the files it changed."""
+    """One command's work on the pipeline: the store and today.
+
+    A command that writes holds the pipeline's lock from before it reads until its commit is made
+    (session(write=True) takes it at once; the first save takes it otherwise), and its writes are
+    staged until commit(): they land together, in one commit, or not at all.
+    """
 
     store: Store
     today: date
-    changed: list[Path] = field(default_factory=list)
-    new: list[Path] = field(default_factory=list)  # files this command created (git must learn of them)
     checked_git: bool = False
 
     @property
@@ -105,11 +113,17 @@ class Session:
             raise GitError(f"{busy} is in progress in this repository: pipe changes nothing until it is finished",
                            "resolve the conflicts and run 'git -c core.editor=true rebase --continue' (see 'pipe sync'), "
                            "or 'git rebase --abort' to go back")
+        if repo is not None and not STATE.no_commit and self.store.config["git.autocommit"] and repo.detached():
+            raise GitError("HEAD is detached (a commit is checked out, not a branch): a change committed now would "
+                           "belong to no branch and be lost at the next checkout; nothing was written",
+                           "go back to your branch first: git switch -  (or git switch main); to keep working "
+                           "here, make a branch: git switch -c NAME")
         self.checked_git = True
+        self.store.begin()
 
     def save(self, contact: Contact, changes: Sequence[Change]) -> None:
         self.writable()
-        self.changed.append(self.store.apply(contact, changes))
+        self.store.apply(contact, changes)
         if contact.problems:  # written anyway (only the changed keys), but the user should know
             n = len(contact.problems)
             typer.echo(f"pipe: warning: {self.store.rel(self.store.path_of(contact.slug))} has {n} problem"
@@ -119,36 +133,39 @@ class Session:
     def create(self, data: dict[str, Any], name: str, company: str | None) -> str:
         """Write a new contact's file; returns its slug."""
         self.writable()
-        slug = self.store.create(data, name, company)
-        path = self.store.path_of(slug)
-        self.changed.append(path)
-        self.new.append(path)
-        return slug
+        return self.store.create(data, name, company)
 
     def replace(self, slug: str, text: bytes) -> None:
         """Replace a contact's whole file (an edit by hand that passed validation)."""
         self.writable()
-        self.changed.append(self.store.replace_text(slug, text))
+        self.store.replace_text(slug, text)
 
     def commit(self, message: str) -> None:
-        """Record this command's changes: one git commit of exactly the changed files (see gitio).
+        """Write this command's changes and record them: one git commit of exactly the changed files (see gitio).
 
         The message is what `git log --oneline` shows, starting with the command's name:
-        `promote Zhang Wei (Huaxin Logistics): C -> B`. Call it once per command, after every save.
+        `promote Zhang Wei (Huaxin Logistics): C -> B`. Call it once per command, after every save:
+        nothing is written before it.
         """
-        from ..gitio import commit_changes
-
-        if self.changed and not STATE.no_commit:
-            note = commit_changes(self.store.root, self.changed, message, self.store.config, new=self.new)
-            if note:
-                typer.echo(note, err=True)
+        _, note = self.store.finish(message, commit=not STATE.no_commit)
+        if note:
+            typer.echo(note, err=True)
 
 
-def session() -> Session:
+def session(write: bool = False) -> Session:
+    """The pipeline this command works on. `write`: the command changes contacts, so it takes the
+    lock now, before it reads anything (a writer that waited then reads what the other one wrote)."""
     from ..store import Store, today_from
 
     store = Store.open(STATE.directory)
-    return Session(store, today_from(STATE.today))
+    STATE.opened.append(store)
+    s = Session(store, today_from(STATE.today))
+    if write:
+        s.writable()
+    for note in store.notes:
+        typer.echo(note, err=True)
+    store.notes.clear()
+    return s
 
 
 # Which module holds each command, in the order `pipe --help` lists them (a test checks this

@@ -100,7 +100,7 @@ def add(
     from ..model import OPPORTUNITY, RESERVE, apply_to_data, contact_from_data, new_contact_data
     from ..record import amount, duplicates_of, new_contact, set_meeting
 
-    s = session()
+    s = session(write=True)
     src = source_of(source) if source is not None else None
     target = OPPORTUNITY
     if stage is not None:

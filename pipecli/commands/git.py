@@ -50,6 +50,7 @@ def undo(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before 
     if STATE.no_commit:
         raise UsageError("pipe undo always commits (it runs git revert)", "run it without --no-commit")
     s = session()
+    s.store.lock()  # no pipe command writes while git reverts
     repo = gitio.require(s.store.root, "pipe undo")
     plan = gitio.plan_undo(repo)
     c = plan.commit
@@ -118,6 +119,7 @@ def sync() -> None:
     from ..versions import arrived_lines, conflict_message, sent_line
 
     s = session()
+    s.store.lock()  # no pipe command writes while git rebases
     repo = gitio.require(s.store.root, "pipe sync")
     result = gitio.sync(repo, CONTACTS_DIR)
     sides = {}

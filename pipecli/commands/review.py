@@ -48,7 +48,7 @@ def review(
         raise UsageError(f"unknown format '{fmt}'", f"use one of: {', '.join(FORMATS)}")
     if explain is not None and apply:
         raise UsageError("--explain and --apply do not go together", "explain first, then apply")
-    s = session()
+    s = session(write=apply)
     if explain is not None:
         raise typer.Exit(_explain(s, explain, rule, fmt))
     flt = Filter(stages=stage_ids(stage) if stage else (*LADDER, RESERVE), owner=owner)

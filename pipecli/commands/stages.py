@@ -31,7 +31,7 @@ def log(
     from ..errors import UsageError
     from ..record import log_activity
 
-    s = session()
+    s = session(write=True)
     c = s.resolve(contact)
     day = parse_date(when, s.today)
     if day > s.today:
@@ -59,7 +59,7 @@ def meet(
     from ..model import stage_letter
     from ..record import set_meeting
 
-    s = session()
+    s = session(write=True)
     c = s.resolve(contact)
     day = parse_date(when, s.today)
     changes, missing = set_meeting(c, day, s.today, s.rules)
@@ -98,7 +98,7 @@ def qualify(
     from ..model import Criteria, SetKey
     from ..record import qualify as record
 
-    s = session()
+    s = session(write=True)
     c = s.resolve(contact)
     decide = parse_date(decision_date, s.today) if decision_date else None
     start = parse_date(start_date, s.today) if start_date else None
@@ -163,7 +163,7 @@ def promote(
 
     if force and not reason:
         raise UsageError("--force needs --reason", "say why the gate is skipped; it is kept in the history")
-    s = session()
+    s = session(write=True)
     c = s.resolve(contact)
     target = next_up(c.stage) if to is None else stage_ids([to])[0]
     changes = plan(c, target, s.today, s.rules, force_reason=reason if force else None,
@@ -207,7 +207,7 @@ def demote(
     from ..ladder import demote as plan
     from ..model import stage_letter
 
-    s = session()
+    s = session(write=True)
     c = s.resolve(contact)
     target = None
     if to is not None:
@@ -234,7 +234,7 @@ def defer(
     from ..dates import parse_date
     from ..record import defer as record
 
-    s = session()
+    s = session(write=True)
     c = s.resolve(contact)
     day = parse_date(until, s.today)
     s.save(c, record(day, reason, s.today))
