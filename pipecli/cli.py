@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from typing import Any, NoReturn
@@ -42,12 +43,35 @@ class PipeGroup(TyperGroup):
             with contextlib.suppress(OSError, ValueError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(141) from None
+        except OSError as exc:  # the world outside said no: a full disk, a read-only folder, no permission
+            if common.STATE.debug:
+                raise
+            typer.echo(f"pipe: error: {os_error(exc)}", err=True)
+            raise typer.Exit(int(ExitCode.FAILED)) from None
         except Exception as exc:  # the boundary: anything unexpected is still one clear line
             if common.STATE.debug or _is_click_exception(exc):
                 raise
             typer.echo(f"pipe: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
                        err=True)
             raise typer.Exit(int(ExitCode.FAILED)) from None
+
+
+_OS_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space, then run the command again",
+    errno.EDQUOT: "your disk quota is used up: free some space, then run the command again",
+    errno.EFBIG: "the file size limit (ulimit -f) is too low for this file",
+    errno.EROFS: "the file system is read-only: pipe can only read here",
+    errno.EACCES: "check the permissions of the file and its folder (ls -l)",
+    errno.EPERM: "check the permissions of the file and its folder (ls -l)",
+}
+
+
+def os_error(exc: OSError) -> str:
+    """An OSError in one line, naming the file and the reason, with what to do; a command that fails
+    this way has written nothing (writes are staged, then renamed into place)."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    hint = _OS_HINTS.get(exc.errno or 0, "")
+    return f"{where}{exc.strerror or exc}; nothing was written" + (f"\n  hint: {hint}" if hint else "")
 
 
 def _is_click_exception(exc: Exception) -> bool:

@@ -251,6 +251,36 @@ def _by_hand(repo: Repo, rels: list[str], message: str, command: str, reason: st
     return f"pipe: warning: {reason}\n  The contact files are written; {lead}:\n    " + "\n    ".join(steps)
 
 
+# --- what git holds that it should not, and what it lacks ---------------------------------------
+
+
+def state_warnings(root: Path, contacts: str, own: str) -> list[str]:
+    """For pipe check: `own` (.pipe/) tracked by git, which a clone must never bring; and contact
+    files not committed (left by a failed commit, --no-commit, or edits by hand), with the commands
+    that commit them. Nothing outside a git work tree."""
+    repo = locate(root)
+    if repo is None:
+        return []
+    out = []
+    tracked = [p for p in repo.run("ls-files", "-z", "--", own).stdout.split("\0") if p]
+    if tracked:
+        shown_files = ", ".join(tracked[:5]) + (" ..." if len(tracked) > 5 else "")
+        out.append(f"{own}/ is tracked by git ({shown_files}): it is this clone's own (local settings, lock, "
+                   f"journal) and must not travel with the repository\n  hint: untrack it: "
+                   f"{_git_prefix(root)} rm -r --cached --quiet -- {own} && {_git_prefix(root)} commit -m 'untrack {own}/'")
+    loose = [(state, path) for state, path in _status(repo, [contacts]) if path.endswith(".yaml")]
+    if loose:
+        names = [path for _, path in loose]
+        untracked = sum(1 for state, _ in loose if state == "??")
+        files = " ".join(shlex.quote(n) for n in names)
+        what = (f"{len(names)} contact file{'s are' if len(names) != 1 else ' is'} not committed"
+                + (f" ({untracked} never added)" if untracked else "") + ": " + ", ".join(names[:10])
+                + (" ..." if len(names) > 10 else ""))
+        out.append(f"{what}\n  hint: if they are right, commit them: {_git_prefix(root)} add -- {files} && "
+                   f"{_git_prefix(root)} commit -m 'contacts changed outside pipe' -- {files}")
+    return out
+
+
 # --- reading history ---------------------------------------------------------------------------
 
 

@@ -185,7 +185,7 @@ def folder_problem(path: Path) -> str | None:
     if stat.S_ISLNK(st.st_mode):
         with contextlib.suppress(OSError):
             kind += f" (to {os.readlink(path)})"
-    return f"is {kind}, not a folder: pipe does not read or write through it"
+    return f"is {kind}, not a folder"
 
 
 # --- slugs ------------------------------------------------------------------------------------
@@ -393,7 +393,7 @@ class Store:
                           (CACHE_DIR, "its local settings are ignored and nothing can be written; remove it")):
             problem = folder_problem(self.root / name)
             if problem:
-                found.append(Broken(name, None, f"{problem}: {use}"))
+                found.append(Broken(name, None, f"{problem}: pipe never reads or writes through it, so {use}"))
         return found
 
     def slugs(self) -> list[str]:
@@ -420,7 +420,8 @@ class Store:
         path = self.path_of(slug)
         problem = folder_problem(self.contacts_dir)
         if problem:
-            raise FileProblem(f"{CONTACTS_DIR} {problem}", "make contacts/ a real folder inside the pipeline")
+            raise FileProblem(f"{CONTACTS_DIR} {problem}: pipe never reads or writes through it; nothing was written",
+                              "make contacts/ a real folder inside the pipeline")
         try:
             data = read_plain(path, self.max_bytes)
         except NotPlain as exc:
@@ -602,7 +603,7 @@ class Store:
         folder = self.root / CACHE_DIR
         problem = folder_problem(folder)
         if problem:
-            raise FileProblem(f"{CACHE_DIR} {problem}; nothing was written",
+            raise FileProblem(f"{CACHE_DIR} {problem}: pipe never writes through it; nothing was written",
                               f"remove it (it holds only this clone's own files): rm {CACHE_DIR}, then run the command again")
         try:
             folder.mkdir(exist_ok=True)
@@ -721,7 +722,11 @@ class Store:
         for tmp, target, new in journal["files"]:
             source, path = self.root / tmp, self.root / target
             if os.path.lexists(source):
-                os.replace(source, path)
+                try:
+                    os.replace(source, path)
+                except OSError as exc:
+                    raise FileProblem(f"{target}: cannot be put in place: {exc.strerror}; the journal keeps this "
+                                      "command's files", "fix the cause; the next pipe command finishes it") from None
             paths.append(path)
             if new:
                 news.append(path)
@@ -763,7 +768,8 @@ class Store:
 
         problem = folder_problem(self.contacts_dir)
         if problem:
-            raise FileProblem(f"{CONTACTS_DIR} {problem}; nothing was written", "make contacts/ a real folder")
+            raise FileProblem(f"{CONTACTS_DIR} {problem}: pipe never reads or writes through it; nothing was written",
+                              "make contacts/ a real folder inside the pipeline")
         self.contacts_dir.mkdir(parents=True, exist_ok=True)
         text = dump_new(data).encode("utf-8")
         for slug in candidate_slugs(name, company):

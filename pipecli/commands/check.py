@@ -14,7 +14,9 @@ def check(
 
     Finds YAML that does not parse, git conflict markers, unknown stages or sources, impossible
     dates, wrong types, a stage the history does not lead to, duplicate ids, two files that
-    are the same person, and user rules in pipe.yaml (rules.custom) that do not read.
+    are the same person, and user rules in pipe.yaml (rules.custom) that do not read; what pipe
+    skips (links, FIFOs, folders named *.yaml, files over files.max_size_kb). Warns, without
+    failing, about contact files git has not committed and a .pipe/ that git tracks.
 
     \b
     Examples:
@@ -22,8 +24,10 @@ def check(
       pipe check --format json | jq '.[].path'
     """
     from ..errors import ConfigError, ExitCode, UsageError
+    from ..gitio import state_warnings
+    from ..model import CONTACTS_DIR
     from ..render import to_json
-    from ..store import find_root, settings_problems
+    from ..store import CACHE_DIR, find_root, settings_problems
 
     if fmt not in ("text", "json"):
         raise UsageError(f"unknown format '{fmt}'", "use text or json")
@@ -38,6 +42,8 @@ def check(
         loaded = s.store.load_all()  # not s.load_all(): the problems are the output here, not warnings
         found = s.store.check(s.today, loaded)
         total = len(loaded.contacts) + len(loaded.broken)
+        for warning in state_warnings(s.store.root, CONTACTS_DIR, CACHE_DIR):
+            typer.echo(f"pipe: warning: {warning}", err=True)
     if fmt == "json":
         typer.echo(to_json([{"path": f.path, "line": f.line, "message": f.message} for f in found]))
     else:
