@@ -114,7 +114,8 @@ def test_a_waiting_writer_reads_what_the_other_one_wrote(team: Path) -> None:
     _, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, err.decode()
     text = path.read_text(encoding="utf-8")
-    assert "# written by the first writer" in text and "note: second" in text
+    assert "# written by the first writer" in text
+    assert "note: second" in text
 
 
 # --- §2 a repository can never run code ----------------------------------------------------------
@@ -151,7 +152,8 @@ def test_the_caches_live_outside_the_pipeline(team: Path) -> None:
     assert pipe(team, "list").returncode == 0
     assert cache.path_in(team).is_file()
     assert not cache.path_in(team).is_relative_to(team)
-    assert not (team / ".pipe" / "cache").exists() and not (team / ".pipe" / "settings-cache").exists()
+    assert not (team / ".pipe" / "cache").exists()
+    assert not (team / ".pipe" / "settings-cache").exists()
 
 
 # --- §3 never outside the folder -----------------------------------------------------------------
@@ -169,7 +171,8 @@ def test_a_symlinked_contact_file_is_never_read_written_or_replaced(team: Path, 
     written = pipe(team, "log", "notes", "call")
     assert written.returncode == 1
     assert "SECRET" not in written.stderr
-    assert link.is_symlink() and secret.read_text(encoding="utf-8").startswith("name: SECRET")
+    assert link.is_symlink()
+    assert secret.read_text(encoding="utf-8").startswith("name: SECRET")
     checked = pipe(team, "check")
     assert checked.returncode == 1
     assert "contacts/notes.yaml: is a symbolic link" in checked.stdout
@@ -188,7 +191,8 @@ def test_a_contacts_folder_that_is_a_link_is_neither_read_nor_written(team: Path
     assert "not a folder: pipe never reads or writes through it, so its contacts are skipped" in listed.stderr
     added = pipe(team, "add", "Mallory")
     assert added.returncode == 1
-    assert "contacts is a symbolic link" in added.stderr and "nothing was written" in added.stderr
+    assert "contacts is a symbolic link" in added.stderr
+    assert "nothing was written" in added.stderr
     logged = pipe(team, "log", "victim", "call")
     assert logged.returncode == 1
     assert snapshot(elsewhere) == before
@@ -206,14 +210,16 @@ def test_a_pipe_folder_that_is_a_link_is_never_written_through(team: Path, tmp_p
     (team / ".pipe").symlink_to(elsewhere)
     logged = pipe(team, "log", "anna-berg", "call")
     assert logged.returncode == 1
-    assert ".pipe is a symbolic link (to " in logged.stderr and "nothing was written" in logged.stderr
+    assert ".pipe is a symbolic link (to " in logged.stderr
+    assert "nothing was written" in logged.stderr
     assert snapshot(elsewhere) == before
     assert snapshot(team / "contacts") == contacts
     added = pipe(team, "add", "Nina", "--owner", "x")
     assert added.returncode == 1
     assert snapshot(team / "contacts") == contacts
     checked = pipe(team, "check")
-    assert ".pipe: is a symbolic link" in checked.stdout and "local settings are ignored" in checked.stdout
+    assert ".pipe: is a symbolic link" in checked.stdout
+    assert "local settings are ignored" in checked.stdout
 
 
 @pytest.mark.parametrize("kind", ["fifo", "zero", "folder"])
@@ -318,7 +324,8 @@ def test_a_forged_journal_is_set_aside_and_nothing_of_it_applied(team: Path, tmp
     assert done.returncode == 0
     assert "did not read (it names a file outside pipe's own: .pipe/tmp/.x.tmp -> ../outside.yaml)" in done.stderr
     assert outside.read_text(encoding="utf-8") == "mine\n"
-    assert (team / ".pipe" / "journal.rejected").exists() and not (team / JOURNAL).exists()
+    assert (team / ".pipe" / "journal.rejected").exists()
+    assert not (team / JOURNAL).exists()
 
 
 def test_a_file_size_limit_fails_cleanly_with_nothing_half_written(team: Path) -> None:
@@ -332,8 +339,10 @@ def test_a_file_size_limit_fails_cleanly_with_nothing_half_written(team: Path) -
 
     done = pipe(team, "log", "anna-berg", "call", preexec_fn=small_files)
     assert done.returncode == 1
-    assert done.stderr.startswith("pipe: error: ") and "File too large; nothing was written" in done.stderr
-    assert "ulimit -f" in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.startswith("pipe: error: ")
+    assert "File too large; nothing was written" in done.stderr
+    assert "ulimit -f" in done.stderr
+    assert "Traceback" not in done.stderr
     assert path.read_bytes() == before
     assert [p for p in (team / "contacts").iterdir() if p.name.startswith(".")] == []
     assert os.listdir(team / ".pipe" / "tmp") == []
@@ -363,7 +372,8 @@ def test_commits_on_a_detached_head_are_refused_with_the_way_back(team: Path) ->
     before = snapshot(team / "contacts")
     done = pipe(team, "log", "anna-berg", "call")
     assert done.returncode == 1
-    assert "HEAD is detached" in done.stderr and "git switch -" in done.stderr
+    assert "HEAD is detached" in done.stderr
+    assert "git switch -" in done.stderr
     assert snapshot(team / "contacts") == before
     assert pipe(team, "--no-commit", "log", "anna-berg", "call").returncode == 0  # no commit, nothing to lose
 
