@@ -904,6 +904,9 @@ def _temp_with(path: Path, data: bytes, folder: Path | None = None, mode_of: Pat
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except OSError as exc:  # a full disk, a file size limit: say which file could not be written
+        os.unlink(tmp)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         os.unlink(tmp)
         raise

@@ -340,7 +340,7 @@ def test_a_file_size_limit_fails_cleanly_with_nothing_half_written(team: Path) -
     done = pipe(team, "log", "anna-berg", "call", preexec_fn=small_files)
     assert done.returncode == 1
     assert done.stderr.startswith("pipe: error: ")
-    assert "File too large; nothing was written" in done.stderr
+    assert "contacts/anna-berg.yaml: File too large; nothing was written" in done.stderr
     assert "ulimit -f" in done.stderr
     assert "Traceback" not in done.stderr
     assert path.read_bytes() == before
