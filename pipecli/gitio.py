@@ -225,7 +225,9 @@ def mark_unversioned(root: Path) -> None:
     marker = root / NOTED
     try:
         marker.parent.mkdir(exist_ok=True)
-        marker.touch()
+        if os.path.islink(marker.parent):  # never write through a link a clone brought
+            return
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644))
     except OSError:
         pass
 

@@ -6,7 +6,6 @@ import contextlib
 import errno
 import functools
 import gc
-import json
 import os
 import re
 import stat
@@ -706,6 +705,8 @@ class Store:
                 written.append(tmp)
                 files.append([self.rel(Path(tmp)), self.rel(path), pending.new])
             journal = {"format": 1, "message": message, "commit": commit, "files": files}
+            import json
+
             write_atomic(self.root / JOURNAL, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
         except BaseException:
             for tmp in written:
@@ -926,6 +927,8 @@ def _sync_folder(path: Path) -> None:
 def _valid_journal(data: bytes) -> dict[str, Any]:
     """The journal's content, checked to name only pipe's own temporary files and contact files:
     .pipe/ is this clone's own, but a repository could still carry a forged one."""
+    import json
+
     journal = json.loads(data.decode("utf-8"))
     if not (isinstance(journal, dict) and journal.get("format") == 1 and isinstance(journal.get("message"), str)
             and isinstance(journal.get("commit"), bool) and isinstance(journal.get("files"), list)):
