@@ -91,3 +91,14 @@ def conflict_message(result: SyncResult, sides: Sides) -> str:
     return (f"sync stopped: {_plural(len(result.conflicts), 'file')} changed both here and on {result.upstream}:\n"
             + "\n".join(listed) + "\nNothing is lost: each file holds both versions, what arrived between <<<<<<< "
             "and =======, yours between ======= and >>>>>>>.")
+
+
+def choice_message(chosen: Sequence[Any], upstream: str) -> str:
+    """Contacts whose same keys changed to two values here and on the remote: each key with both values."""
+    lines = []
+    for choice in chosen:
+        lines.append(f"  {choice.label} ({choice.path}):")
+        lines += [f"    {key}: yours {mine!r}, the team's {team!r}" for key, mine, team in choice.keys]
+    return (f"sync stopped: {_plural(len(chosen), 'contact')} changed both here and on {upstream} in ways that "
+            "cannot both hold:\n" + "\n".join(lines)
+            + "\nEverything else is merged; both versions stay in git until you pick one.")
