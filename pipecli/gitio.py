@@ -522,11 +522,11 @@ def _commit_renamed(repo: Repo, result: SyncResult) -> None:
 
 
 def resolve_hint(repo: Repo | None = None, files: Sequence[str] = ()) -> str:
-    """How to finish a sync that stopped on a conflict: exact commands when the files are known."""
+    """How to finish a sync that stopped on git's conflict markers: exact commands when the files are known."""
     g = _git_prefix(repo.root) if repo else "git"
     added = f"{g} add -- {' '.join(shlex.quote(f) for f in files)}" if files else f"{g} add FILE"
     return ("in each file keep the right lines and delete the <<<<<<< ======= >>>>>>> lines ('pipe check' shows "
-            f"where), then run:\n          {added}\n          {g} -c core.editor=true rebase --continue\n          pipe sync\n"
+            f"where), then run:\n          {added}\n          pipe sync --continue\n"
             f"        or put everything back as it was before the sync: {g} rebase --abort")
 
 

@@ -259,8 +259,12 @@ def merge_stage(data: dict[str, Any], ours: Any, theirs: Any, slug: str, today: 
     held = [s for s in (mine, other) if _supported(data, s, slug, today, rules)]
     if len(held) != 1:
         return None
-    return held[0], (f"merge: both sides moved it ({stage_letter(mine)} and {stage_letter(other)}); "
-                     f"the evidence supports {stage_letter(held[0])}")
+    return held[0], f"merge: both sides moved it ({_both(mine, other)}); the evidence supports {stage_letter(held[0])}"
+
+
+def _both(one: Any, two: Any) -> str:
+    """Two stages in words, in the same order whichever side each came from."""
+    return " and ".join(sorted((_letter(one), _letter(two))))
 
 
 def _closing_entry(data: dict[str, Any], stage: str, reason: str, today: date) -> dict[str, Any] | None:
@@ -340,8 +344,8 @@ def merge(base: str, ours: str, theirs: str, *, slug: str, today: date, rules: G
     if prefer is not None and any(c.path == ("stage",) for c in conflicts):
         c = next(c for c in conflicts if c.path == ("stage",))
         picked = c.theirs if prefer == "theirs" else c.ours
-        text = _close_history(text, data, str(picked), f"merge: both sides moved it ({_letter(c.ours)} and "
-                              f"{_letter(c.theirs)}); {_letter(picked)} was picked", today)
+        text = _close_history(text, data, str(picked), f"merge: both sides moved it ({_both(c.ours, c.theirs)}); "
+                              f"{_letter(picked)} was picked", today)
     for key in both:
         text = _carry_comments(text, key, t.blocks[key], b.blocks.get(key, "") + o.blocks[key])
     if not text.endswith("\n"):

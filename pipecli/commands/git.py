@@ -158,7 +158,7 @@ def _report(s: Session, repo: gitio.Repo, result: gitio.SyncResult) -> None:
             message = conflict_message(result, sides)
             if chosen:
                 message += "\n" + choice_message(chosen, result.upstream)
-            raise SyncConflict(message, gitio.resolve_hint(repo, by_lines).replace("pipe sync", "pipe sync --continue"))
+            raise SyncConflict(message, gitio.resolve_hint(repo, by_lines))
         raise SyncConflict(choice_message(chosen, result.upstream),
                            f"keep yours: pipe resolve {chosen[0].path.rsplit('/', 1)[-1][:-5]} --mine   "
                            "or the team's: --theirs" + ("  (then the next contact)" if len(chosen) > 1 else ""))
