@@ -433,12 +433,13 @@ def sync(repo: Repo, folder: str, commit_first: bool = False, resume: bool = Fal
     if busy and not resume:
         raise GitError(f"{busy} is in progress (an earlier pipe sync stopped on a conflict?)", resolve_hint(repo))
     if busy:
-        done = repo.run("-c", "core.editor=true", "rebase", "--continue", env={"GIT_EDITOR": "true"})
+        step = ("rebase", "--continue") if rebasing(repo) else ("commit", "--no-edit", "--quiet")
+        done = repo.run("-c", "core.editor=true", *step, env={"GIT_EDITOR": "true"})
         if done.returncode != 0:
             result = SyncResult("the team's branch")
             result.conflicts = unmerged(repo)
             if not result.conflicts:
-                raise GitError(f"git rebase --continue failed: {(done.stderr + done.stdout).strip()}",
+                raise GitError(f"git {' '.join(step)} failed: {(done.stderr + done.stdout).strip()}",
                                "see git status")
             return result
     committed: list[str] = []

@@ -63,7 +63,9 @@ def driver(base: str, ours: str, theirs: str, rel: str, today: date) -> int:
         result = merge_bytes(paths[0].read_bytes(), paths[1].read_bytes(), paths[2].read_bytes(), rel, root, today)
     except Unmergeable as exc:
         print(f"pipe: {rel}: {exc}; git merges it line by line", file=sys.stderr)
-        return 1 if gitio.git_merge_file(ours, base, theirs, ("ours", "base", "theirs")) != 0 else 0
+        repo = gitio.locate(Path.cwd())
+        labels = ("arrived", "base", "yours") if repo and gitio.rebasing(repo) else ("yours", "base", "theirs")
+        return 1 if gitio.git_merge_file(ours, base, theirs, labels) != 0 else 0
     if isinstance(result, TwoPeople):
         return _keep_both(paths[2].read_bytes(), rel, root, result)
     paths[1].write_text(result.text, encoding="utf-8")

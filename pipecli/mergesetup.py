@@ -18,9 +18,14 @@ ATTRIBUTE_LINE = f"contacts/*.yaml merge={DRIVER}"
 
 def driver_command() -> str:
     """What git runs to merge a contact file: this Python's pipe (git quotes the %-paths itself)."""
-    import shlex
+    return f"{_quoted(sys.executable)} -m pipecli merge-file %O %A %B %P"
 
-    return f"{shlex.quote(sys.executable)} -m pipecli merge-file %O %A %B %P"
+
+def _quoted(text: str) -> str:
+    """A word for the shell, as shlex.quote makes it (without importing shlex on every command)."""
+    if text and all(ch.isascii() and (ch.isalnum() or ch in "@%+=:,./-_") for ch in text):
+        return text
+    return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 def git_dirs(root: Path) -> tuple[Path, Path] | None:

@@ -54,9 +54,25 @@ def arrival(path: str, before: Contact | None, after: Contact | None) -> str:
         return f"removed  {before.label} ({path})" if before is not None else f"changed  {path}"
     if before is None:
         return f"added    {after.label} at {stage_letter(after.stage)}"
+    what = _what_changed(before, after)
     if before.stage != after.stage:
-        return f"moved    {after.label}: {stage_letter(before.stage)} -> {stage_letter(after.stage)}"
-    return f"changed  {after.label}"
+        return f"moved    {after.label}: {stage_letter(before.stage)} -> {stage_letter(after.stage)}" + (
+            f"; {what}" if what else "")
+    return f"changed  {after.label}" + (f": {what}" if what else "")
+
+
+def _what_changed(before: Contact, after: Contact) -> str:
+    """The activities logged and the keys changed, in a few words ('1 activity logged; email, next')."""
+    parts = []
+    new = len(after.activities) - len(before.activities)
+    if new > 0:
+        parts.append(f"{_plural(new, 'activity').replace('activitys', 'activities')} logged")
+    keys = [name for name in Contact._fields
+            if name not in ("slug", "stage", "activities", "history", "problems")
+            and getattr(before, name) != getattr(after, name)]
+    if keys:
+        parts.append(", ".join(keys))
+    return "; ".join(parts)
 
 
 def _plural(n: int, word: str) -> str:

@@ -210,3 +210,12 @@ def test_the_merge_keeps_every_entry_of_both_sides_and_is_the_same_either_way(
 
 def dated(entries: list[Any]) -> bool:
     return all(a["date"] <= b["date"] for a, b in zip(entries, entries[1:], strict=False))
+
+
+@pytest.mark.parametrize("path", ["/usr/bin/python3", "/opt/my python/bin/python", "/it's/python", "/ü/python", ""])
+def test_the_drivers_python_is_quoted_as_shlex_would(path: str) -> None:
+    import shlex
+
+    from pipecli.mergesetup import _quoted
+
+    assert _quoted(path) == shlex.quote(path)

@@ -113,7 +113,7 @@ def test_concurrent_activity_logs_on_one_contact_are_both_kept_in_date_order(
     ok(cai, "log", "zhang", "visit", "--outcome", "held", "--date", "2026-11-29", "--note", "Cai visited")
     synced = bo_does(monkeypatch, bo, "sync")
     assert "Arrived from origin/main: 1 commit by Test Seller" in synced.stdout
-    assert "changed  Zhang Wei (Huaxin Logistics)" in synced.stdout
+    assert "  changed  Zhang Wei (Huaxin Logistics): 1 activity logged\n" in synced.stdout  # one line per contact
     assert "Sent 2 commits" in synced.stdout
     ok(cai, "sync")
     ok(anna, "sync")
@@ -135,8 +135,8 @@ def test_one_side_defers_while_the_other_changes_the_email(team: tuple[Path, Pat
     path.write_text(text.replace("company: Huaxin Logistics\n",
                                  "company: Huaxin Logistics\nemail: zhang.wei@huaxin.example\n"), encoding="utf-8")
     commit_by_hand(bo, "Zhang's e-mail")
-    bo_does(monkeypatch, bo, "sync")
-    ok(anna, "sync")
+    assert "  changed  Zhang Wei (Huaxin Logistics): deferred\n" in bo_does(monkeypatch, bo, "sync").stdout
+    assert "  changed  Zhang Wei (Huaxin Logistics): email\n" in ok(anna, "sync").stdout
     same_everywhere(anna, bo)
     merged = data(anna, "zhang-wei")
     assert merged["email"] == "zhang.wei@huaxin.example"
@@ -313,3 +313,25 @@ def test_uncommitted_contact_files_are_named_then_committed_with_sync_commit(
     ok(anna, "sync")
     same_everywhere(anna, bo)
     assert data(anna, "kari-holm")["name"] == "Kari Holm"
+
+
+def test_in_a_plain_git_merge_ours_is_mine_and_resolve_knows_it(team: tuple[Path, Path, Path],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo, _ = team
+    ok(anna, "log", "zhang", "call", "--outcome", "talked", "--note", "Anna")
+    for clone, title in ((anna, "CFO"), (bo, "Head of IT")):
+        path = contact_file(clone, "zhang-wei")
+        path.write_text(path.read_text(encoding="utf-8").replace("owner:", f"title: {title}\nowner:"), encoding="utf-8")
+        commit_by_hand(clone, f"title {title}")
+    ok(anna, "sync")
+    bo_does(monkeypatch, bo, "log", "zhang", "call", "--outcome", "no-answer", "--note", "Bo")
+    merged = subprocess.run(["git", "pull", "--no-rebase", "--quiet"], cwd=bo, capture_output=True, text=True)
+    assert merged.returncode != 0  # git merge stops on the true conflict: the title
+    assert "'title' changed on both sides" in merged.stderr + merged.stdout
+    assert "<<<<<<<" not in contact_file(bo, "zhang-wei").read_text(encoding="utf-8")
+    bo_does(monkeypatch, bo, "resolve", "zhang", "--mine")
+    ok(anna, "sync")
+    same_everywhere(anna, bo)
+    final = data(anna, "zhang-wei")
+    assert final["title"] == "Head of IT"
+    assert [a["note"] for a in final["activities"]] == ["Anna", "Bo"]
