@@ -319,7 +319,6 @@ def merge(base: str, ours: str, theirs: str, *, slug: str, today: date, rules: G
     tail = o.tail if t.tail in (o.tail, b.tail) else t.tail if o.tail == b.tail else o.tail + _new_comments(
         t.tail, b.tail + o.tail)
     text = "".join(blocks) + tail
-    changes: list[Any] = []
     stage_moves = None
     for key in both:
         value = merge_value((key,), b.data.get(key, MISSING), o.data[key], t.data[key], conflicts)
@@ -327,7 +326,7 @@ def merge(base: str, ours: str, theirs: str, *, slug: str, today: date, rules: G
             stage_moves = conflicts.pop()
             continue
         data[key] = value
-        text = _edit(text, key, o, t, value, changes)
+        text = _edit(text, key, o, t, value)
     if stage_moves is not None:
         settled = merge_stage(data, stage_moves.ours, stage_moves.theirs, slug, today, rules)
         if settled is None:
@@ -394,7 +393,7 @@ def _append(text: str, entry: dict[str, Any]) -> str:
     return apply_changes(text, [Append(("history",), entry)], order=())
 
 
-def _edit(text: str, key: str, o: _Side, t: _Side, value: Any, changes: list[Any]) -> str:
+def _edit(text: str, key: str, o: _Side, t: _Side, value: Any) -> str:
     """Ours' text of a key both sides changed, edited to hold the merged value."""
     ours = o.data[key]
     if _same(ours, value):

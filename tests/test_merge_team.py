@@ -107,18 +107,24 @@ def test_concurrent_activity_logs_on_one_contact_are_both_kept_in_date_order(
         team: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     anna, bo, cai = team
     ok(anna, "log", "zhang", "call", "--outcome", "talked", "--date", "2026-11-27", "--note", "Anna: wants a demo")
+    ok(anna, "meet", "ola", "2026-12-03")  # Anna moves one contact ...
     ok(anna, "sync")
     bo_does(monkeypatch, bo, "log", "zhang", "email", "--outcome", "no-reply", "--date", "2026-11-25", "--note", "Bo")
+    bo_does(monkeypatch, bo, "add", "Li Na", "--company", "Jade Trading")
+    bo_does(monkeypatch, bo, "meet", "li-na", "2026-12-04")  # ... Bo another
     bo_does(monkeypatch, bo, "log", "ola", "call", "--outcome", "talked", "--note", "Bo called Ola")
     ok(cai, "log", "zhang", "visit", "--outcome", "held", "--date", "2026-11-29", "--note", "Cai visited")
     synced = bo_does(monkeypatch, bo, "sync")
-    assert "Arrived from origin/main: 1 commit by Test Seller" in synced.stdout
+    assert "Arrived from origin/main: 2 commits by Test Seller" in synced.stdout
     assert "  changed  Zhang Wei (Huaxin Logistics): 1 activity logged\n" in synced.stdout  # one line per contact
-    assert "Sent 2 commits" in synced.stdout
+    assert "  moved    Ola Nordmann (Fjord AS): O -> FA; first_meeting\n" in synced.stdout
+    assert "Sent 4 commits" in synced.stdout
     ok(cai, "sync")
     ok(anna, "sync")
     ok(bo, "sync")
     same_everywhere(anna, bo, cai)
+    assert data(cai, "li-na")["stage"] == "first-appointment"
+    assert data(cai, "ola-nordmann")["stage"] == "first-appointment"
     notes = [a.get("note") for a in data(anna, "zhang-wei")["activities"]]
     assert notes == ["Bo", "Anna: wants a demo", "Cai visited"]  # date order, each once
     assert "<<<<<<<" not in contact_file(anna, "zhang-wei").read_text(encoding="utf-8")
