@@ -443,7 +443,8 @@ def sync(repo: Repo, folder: str, commit_first: bool = False, resume: bool = Fal
                                "see git status")
             return result
     committed: list[str] = []
-    unsaved = unsaved_contacts(repo, folder)
+    moved = set(renamed(repo).values())  # written by the merge driver in a sync that stopped: committed below
+    unsaved = [(state, path) for state, path in unsaved_contacts(repo, folder) if path not in moved]
     if unsaved and not commit_first:
         listed = "\n  ".join(f"{path}  ({state}, not committed)" for state, path in unsaved)
         raise GitError(f"contact files not committed would be left out of the sync:\n  {listed}",

@@ -68,7 +68,7 @@ def driver(base: str, ours: str, theirs: str, rel: str, today: date) -> int:
         return 1 if gitio.git_merge_file(ours, base, theirs, labels) != 0 else 0
     if isinstance(result, TwoPeople):
         return _keep_both(paths[2].read_bytes(), rel, root, result)
-    paths[1].write_text(result.text, encoding="utf-8")
+    paths[1].write_bytes(result.text.encode("utf-8"))
     for conflict in result.conflicts:
         print(f"pipe: {rel}: '{conflict.key}' changed on both sides: {shown(conflict.ours)} and "
               f"{shown(conflict.theirs)}", file=sys.stderr)
@@ -138,6 +138,9 @@ def choices(repo: Any, root: Path, rels: list[str], today: date) -> tuple[list[C
     chosen: list[Choice] = []
     by_lines: list[str] = []
     for rel in rels:
+        if not rel.startswith(f"{CONTACTS_DIR}/"):  # pipe.yaml and other files: git's merge, as always
+            by_lines.append(rel)
+            continue
         sides = gitio.stages(repo, rel)
         try:
             result = merge_bytes(*sides, rel, root, today)

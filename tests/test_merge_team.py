@@ -341,3 +341,25 @@ def test_in_a_plain_git_merge_ours_is_mine_and_resolve_knows_it(team: tuple[Path
     final = data(anna, "zhang-wei")
     assert final["title"] == "Head of IT"
     assert [a["note"] for a in final["activities"]] == ["Anna", "Bo"]
+
+
+def test_a_renamed_person_and_a_true_conflict_in_one_sync_both_come_through(
+        team: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo, _ = team
+    ok(anna, "add", "Li Na", "--company", "Jade Trading")
+    bo_does(monkeypatch, bo, "add", "Li Na", "--company", "Pearl Ltd")
+    for clone, title in ((anna, "CFO"), (bo, "Head of IT")):
+        path = contact_file(clone, "zhang-wei")
+        path.write_text(path.read_text(encoding="utf-8").replace("owner:", f"title: {title}\nowner:"), encoding="utf-8")
+        commit_by_hand(clone, f"title {title}")
+    ok(anna, "sync")
+    stopped = bo_does(monkeypatch, bo, "sync", code=1)
+    assert "title: yours 'Head of IT', the team's 'CFO'" in stopped.stderr
+    assert contact_file(bo, "li-na-pearl-ltd").exists()  # written by the driver, committed when the sync ends
+    done = bo_does(monkeypatch, bo, "resolve", "zhang-wei", "--mine")
+    assert "renamed  yours contacts/li-na.yaml -> contacts/li-na-pearl-ltd.yaml" in done.stdout
+    ok(anna, "sync")
+    same_everywhere(anna, bo)
+    assert data(anna, "li-na-pearl-ltd")["company"] == "Pearl Ltd"
+    assert data(anna, "li-na")["company"] == "Jade Trading"
+    assert data(anna, "zhang-wei")["title"] == "Head of IT"
