@@ -166,7 +166,7 @@ def _report(s: Session, repo: gitio.Repo, result: gitio.SyncResult) -> None:
 
 
 def resolve(
-    contact: str = typer.Argument(..., help="The contact a stopped sync named (slug or name)."),
+    contact: str = typer.Argument(..., metavar="CONTACT", help="The contact a stopped sync named (slug or name)."),
     mine: bool = typer.Option(False, "--mine", "--ours", help="Keep your values of the keys both sides changed."),
     theirs: bool = typer.Option(False, "--theirs", help="Keep the team's values of the keys both sides changed."),
 ) -> None:
