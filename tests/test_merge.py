@@ -117,7 +117,7 @@ def test_both_sides_moving_the_stage_take_the_one_the_evidence_supports() -> Non
     assert "the evidence supports C" in merged["history"][-1]["reason"]
 
 
-def test_stage_moves_no_evidence_settles_are_a_conflict() -> None:
+def test_stage_moves_the_evidence_cannot_settle_are_a_conflict() -> None:
     ours = BASE.replace("stage: first-appointment", "stage: reserve")
     theirs = BASE.replace("stage: first-appointment", "stage: opportunity")
     one, _ = both_ways(BASE, ours, theirs)
