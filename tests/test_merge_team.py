@@ -182,6 +182,9 @@ def test_stage_moves_that_cannot_both_hold_stop_in_pipes_words_and_resolve_picks
     assert "pipe resolve zhang-wei --mine" in stopped.stderr
     refused = bo_does(monkeypatch, bo, "log", "zhang", "call", code=1)
     assert "rebase is in progress" in refused.stderr
+    again = bo_does(monkeypatch, bo, "sync", code=1)  # says again what it waits for
+    assert "stage: yours 'O', the team's 'reserve'" in again.stderr
+    assert "pipe resolve zhang-wei --mine" in again.stderr
     resolved = bo_does(monkeypatch, bo, "resolve", "zhang-wei", "--theirs")
     assert "Sent" in resolved.stdout
     ok(anna, "sync")

@@ -127,6 +127,10 @@ def sync(
     s = session()
     s.store.lock()  # no pipe command writes while git rebases
     repo = gitio.require(s.store.root, "pipe sync")
+    waiting = gitio.unmerged(repo) if repo.busy() and not resume else []
+    if waiting:  # an earlier sync stopped: say again what it waits for
+        typer.echo(f"pipe sync stopped earlier: {repo.busy()} is in progress.", err=True)
+        _report(s, repo, gitio.SyncResult("the team's branch", conflicts=waiting))
     _report(s, repo, gitio.sync(repo, CONTACTS_DIR, commit_first=commit, resume=resume))
 
 
