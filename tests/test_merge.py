@@ -219,3 +219,23 @@ def test_the_drivers_python_is_quoted_as_shlex_would(path: str) -> None:
     from pipecli.mergesetup import _quoted
 
     assert _quoted(path) == shlex.quote(path)
+
+
+PIECES = [*BASE.splitlines(keepends=True), "  - x\n", "foo: [1, 2]\n", "# c\n", "criteria: null\n", "activities: []\n",
+          "  note: |\n    hi\n", "stage: b\n", "tags: x\n", "history:\n", "  - 3\n", "\n", "id: other\n", "- a\n",
+          "activities:\n  - date: 2026-11-03\n    kind: call\n"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PIECES), max_size=14), st.lists(st.sampled_from(PIECES), max_size=14), st.booleans())
+def test_any_pair_of_files_merges_or_goes_to_git_and_nothing_else(ours: list[str], theirs: list[str],
+                                                                  settle: bool) -> None:
+    """Shuffled, broken, odd files: the merge returns a result or says git must merge them, never fails otherwise."""
+    for one, two in ((ours, theirs), (theirs, ours)):
+        try:
+            found = merge(BASE, "".join(one), "".join(two), slug="z", today=TODAY, rules=RULES,
+                          prefer="theirs" if settle else None)
+        except Unmergeable:
+            continue
+        if isinstance(found, Result):
+            assert yaml.safe_load(found.text) is not None or not found.data
