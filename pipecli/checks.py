@@ -19,12 +19,15 @@ def contact_problems(c: Contact, today: date) -> list[Problem]:
         if stage_known and last.to != c.stage:
             problems.append(Problem(("stage",), f"stage is {stage_letter(c.stage)} but the history ends at "
                                     f"{stage_letter(last.to)}: use pipe promote/demote, or fix the history"))
+        reached = {c.history[0].to, c.history[0].from_}
         for i in range(1, len(c.history)):
             before, after = c.history[i - 1], c.history[i]
-            if after.from_ is not None and after.from_ != before.to:
+            # two clones' moves merged by date interleave: a move may leave a stage reached before the last one
+            if after.from_ is not None and after.from_ != before.to and after.from_ not in reached:
                 problems.append(Problem(("history", i, "from"),
                                         f"history entry {i + 1} leaves {stage_letter(after.from_)} but the entry "
                                         f"before it led to {stage_letter(before.to)}"))
+            reached.update((after.to, after.from_))
             if after.date < before.date:
                 problems.append(Problem(("history", i, "date"),
                                         f"history entry {i + 1} ({after.date}) is dated before the one above it ({before.date})"))

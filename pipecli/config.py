@@ -49,6 +49,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("target_closes", 4, (int, float), "How many sales you want to close per sales cycle.", check=_positive),
     Setting("git.autocommit", True, bool,
             "Commit each command's changes to git, one commit per command (off for one command: --no-commit)."),
+    Setting("git.merge", True, bool,
+            "Merge contact files by their meaning when git merges or rebases them (pipe's merge driver); "
+            "false leaves them to git's line merge."),
     Setting("files.max_size_kb", 1024, int,
             "Files larger than this many kilobytes are not read (a contact file is a few; a clone may hold anything).",
             check=lambda v: None if 1 <= v <= 1024 * 1024 else "must be between 1 and 1048576"),

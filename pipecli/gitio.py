@@ -410,14 +410,56 @@ class SyncResult:
     files: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)  # (path, before, after)
     pushed: int = 0
     published: bool = False  # the branch did not exist on the remote: it was pushed there first
-    conflicts: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # files the rebase left unmerged
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (file, new file) of yours, named anew
+    committed: list[str] = field(default_factory=list)  # contact files committed before syncing (--commit)
 
 
-def sync(repo: Repo, folder: str) -> SyncResult:
-    """Pull with rebase, then push. Stops, leaving the rebase for the user, when the same file changed on both sides."""
+def unsaved_contacts(repo: Repo, folder: str) -> list[tuple[str, str]]:
+    """Contact files under `folder` that are untracked or changed and not committed: (state, path)."""
+    out = []
+    for state, path in _status(repo, [folder]):
+        if path.endswith(".yaml") and not Path(path).name.startswith("."):
+            out.append(("new" if state == "??" else "changed", path))
+    return out
+
+
+def sync(repo: Repo, folder: str, commit_first: bool = False, resume: bool = False) -> SyncResult:
+    """Commit nothing behind the user's back, pull with rebase, then push.
+
+    Contact files left uncommitted are refused by name (or committed first, with `commit_first`). A
+    rebase that stops (a true conflict, a file git had to merge line by line) is left for the user:
+    `conflicts` names its files. With `resume`, a rebase the user has just settled is continued first.
+    """
     busy = repo.busy()
-    if busy:
+    if busy and not resume:
         raise GitError(f"{busy} is in progress (an earlier pipe sync stopped on a conflict?)", resolve_hint(repo))
+    if busy:
+        step = ("rebase", "--continue") if rebasing(repo) else ("commit", "--no-edit", "--quiet")
+        done = repo.run("-c", "core.editor=true", *step, env={"GIT_EDITOR": "true"})
+        if done.returncode != 0:
+            result = SyncResult("the team's branch")
+            result.conflicts = unmerged(repo)
+            if not result.conflicts:
+                raise GitError(f"git {' '.join(step)} failed: {(done.stderr + done.stdout).strip()}",
+                               "see git status")
+            return result
+    committed: list[str] = []
+    moved = set(renamed(repo).values())  # written by the merge driver in a sync that stopped: committed below
+    unsaved = [(state, path) for state, path in unsaved_contacts(repo, folder) if path not in moved]
+    if unsaved and not commit_first:
+        listed = "\n  ".join(f"{path}  ({state}, not committed)" for state, path in unsaved)
+        raise GitError(f"contact files not committed would be left out of the sync:\n  {listed}",
+                       "commit them and sync: pipe sync --commit   (or put them aside: git stash -u)")
+    if unsaved:
+        paths = [repo.root / path for _, path in unsaved]
+        news = [repo.root / path for state, path in unsaved if state == "new"]
+        n = len(paths)
+        note = commit_changes(repo.root, paths, f"edit by hand: {n} contact file{'s' if n != 1 else ''}",
+                              {"git.autocommit": True}, new=news)
+        if note:
+            raise GitError("could not commit the contact files before syncing", note)
+        committed = [path for _, path in unsaved]
     dirty = [path for _, path in _status(repo, untracked=False)]
     if dirty:
         raise GitError("uncommitted changes in " + ", ".join(dirty[:10]) + (" ..." if len(dirty) > 10 else ""),
@@ -431,7 +473,7 @@ def sync(repo: Repo, folder: str) -> SyncResult:
     _ok(repo.run("fetch", "--quiet", remote), "git fetch failed", "check the network and the remote: git remote -v")
     name = ref.removeprefix("refs/heads/")
     tracking = f"refs/remotes/{remote}/{name}"
-    result = SyncResult(f"{remote}/{name}")
+    result = SyncResult(f"{remote}/{name}", committed=committed)
     if repo.run("rev-parse", "--verify", "--quiet", tracking).returncode != 0:  # not on the remote yet
         result.published = True
         result.pushed = int(repo.run("rev-list", "--count", "HEAD").stdout.strip() or 0)
@@ -448,16 +490,18 @@ def sync(repo: Repo, folder: str) -> SyncResult:
     if up != base:
         result.arrived = log(repo, f"{head}..{up}")
         result.files = _changed_files(repo, base, up, folder)
+        if not resume:
+            (repo.gitdir / RENAMED).unlink(missing_ok=True)
         rebased = repo.run("rebase", "--quiet", tracking)
         if rebased.returncode != 0:
-            unmerged = repo.run("diff", "--name-only", "--diff-filter=U", "-z").stdout.split("\0")
-            result.conflicts = [repo.from_top(p) for p in unmerged if p]
+            result.conflicts = unmerged(repo)
             if not result.conflicts:
                 said = (rebased.stderr + rebased.stdout).strip()
                 if repo.busy():
                     repo.run("rebase", "--abort")
                 raise GitError(f"git rebase failed: {said}", "nothing was changed; see git status")
             return result
+    _commit_renamed(repo, result)
     result.pushed = int(repo.run("rev-list", "--count", f"{tracking}..HEAD").stdout.strip() or 0)
     if result.pushed:
         _ok(repo.run("push", "--quiet", remote, f"HEAD:{ref}"), "git push failed",
@@ -465,12 +509,28 @@ def sync(repo: Repo, folder: str) -> SyncResult:
     return result
 
 
+def _commit_renamed(repo: Repo, result: SyncResult) -> None:
+    """Your contacts the merge driver wrote under a new name (their old name was taken by another person
+    from the team): committed, so that they are sent too."""
+    moved = renamed(repo)
+    (repo.gitdir / RENAMED).unlink(missing_ok=True)
+    for (old, _), new in moved.items():
+        path = repo.root / new
+        if not path.exists():
+            continue
+        note = commit_changes(repo.root, [path], f"add {Path(new).stem}: renamed from {Path(old).stem}, "
+                              "which is another person from the team", {"git.autocommit": True}, new=[path])
+        if note:
+            raise GitError(f"could not commit {new}", note)
+        result.renamed.append((old, new))
+
+
 def resolve_hint(repo: Repo | None = None, files: Sequence[str] = ()) -> str:
-    """How to finish a sync that stopped on a conflict: exact commands when the files are known."""
+    """How to finish a sync that stopped on git's conflict markers: exact commands when the files are known."""
     g = _git_prefix(repo.root) if repo else "git"
     added = f"{g} add -- {' '.join(shlex.quote(f) for f in files)}" if files else f"{g} add FILE"
     return ("in each file keep the right lines and delete the <<<<<<< ======= >>>>>>> lines ('pipe check' shows "
-            f"where), then run:\n          {added}\n          {g} -c core.editor=true rebase --continue\n          pipe sync\n"
+            f"where), then run:\n          {added}\n          pipe sync --continue\n"
             f"        or put everything back as it was before the sync: {g} rebase --abort")
 
 
@@ -523,3 +583,96 @@ def _cat_file(repo: Repo, names: list[str]) -> list[bytes | None]:
         else:
             out.append(None)
     return out
+
+
+# --- the merge driver for contact files ----------------------------------------------------------
+
+
+def set_merge_driver(root: Path, wanted: bool, has_attribute: bool) -> str | None:
+    """Register pipe's merge driver in this clone's git config and the attribute in a committed
+    .gitattributes (or, when not wanted, take the driver out of the config); a note, or None."""
+    from .mergesetup import ATTRIBUTES, DRIVER, driver_command
+
+    repo = locate(root)
+    if repo is None or repo.busy():  # never in the middle of a rebase or merge
+        return None
+    if not wanted:
+        repo.run("config", "--remove-section", f"merge.{DRIVER}")
+        return None
+    repo.run("config", f"merge.{DRIVER}.name", "pipe: merge contact files by their meaning")
+    repo.run("config", f"merge.{DRIVER}.driver", driver_command())
+    if has_attribute:
+        return None
+    path = root / ATTRIBUTES
+    existed = path.exists()
+    if not write_attribute(root):
+        return None
+    if not existed or repo.run("ls-files", "--error-unmatch", "--", ATTRIBUTES).returncode == 0:
+        from .config import Config
+
+        return commit_changes(root, [path], "init: contact files merge by their meaning (.gitattributes)",
+                              Config(), new=[] if existed else [path])
+    return None
+
+
+def write_attribute(root: Path) -> bool:
+    """Add the merge driver's line to the pipeline's .gitattributes (made if missing); False if it cannot."""
+    from .mergesetup import ATTRIBUTE_LINE, ATTRIBUTES
+
+    path = root / ATTRIBUTES
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        if ATTRIBUTE_LINE in (line.strip() for line in text.splitlines()):
+            return True
+        path.write_text(text + ("" if not text or text.endswith("\n") else "\n")
+                        + "# contact files merge by their meaning (pipe's merge driver: see pipe's docs/git.md)\n"
+                        + ATTRIBUTE_LINE + "\n", encoding="utf-8")
+    except OSError:
+        return False
+    return True
+
+
+def unmerged(repo: Repo) -> list[str]:
+    """The files a stopped rebase or merge left unmerged, relative to the pipeline folder."""
+    listed = repo.run("diff", "--name-only", "--diff-filter=U", "-z", "--relative").stdout.split("\0")
+    return [p for p in listed if p]
+
+
+def stages(repo: Repo, rel: str) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """An unmerged file's three versions: the common ancestor, git's "ours" and git's "theirs"."""
+    base, ours, theirs = _cat_file(repo, [f":{n}:./{rel}" for n in (1, 2, 3)])
+    return base, ours, theirs
+
+
+def rebasing(repo: Repo) -> bool:
+    """Whether a rebase is under way: then git's "ours" is the team's side and "theirs" is yours."""
+    return (repo.gitdir / "rebase-merge").exists() or (repo.gitdir / "rebase-apply").exists()
+
+
+RENAMED = "pipe-renamed"  # in the git dir, during a sync: contact files the driver gave a new name
+
+
+def renamed(repo: Repo) -> dict[tuple[str, str], str]:
+    """(file, id) -> the new file the driver wrote that person to, during this sync."""
+    try:
+        lines = (repo.gitdir / RENAMED).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    out = {}
+    for line in lines:
+        parts = line.split("\t")
+        if len(parts) == 3:
+            out[(parts[0], parts[1])] = parts[2]
+    return out
+
+
+def note_renamed(repo: Repo, rel: str, cid: str, new: str) -> None:
+    with open(repo.gitdir / RENAMED, "a", encoding="utf-8") as handle:
+        handle.write(f"{rel}\t{cid}\t{new}\n")
+
+
+def git_merge_file(ours: str, base: str, theirs: str, labels: tuple[str, str, str]) -> int:
+    """git's own line merge of the three files into `ours` (the driver's fallback); git's exit status."""
+    done = subprocess.run(["git", "merge-file", "-L", labels[0], "-L", labels[1], "-L", labels[2], ours, base, theirs],
+                          capture_output=True, check=False)
+    return done.returncode

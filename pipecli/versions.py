@@ -54,9 +54,25 @@ def arrival(path: str, before: Contact | None, after: Contact | None) -> str:
         return f"removed  {before.label} ({path})" if before is not None else f"changed  {path}"
     if before is None:
         return f"added    {after.label} at {stage_letter(after.stage)}"
+    what = _what_changed(before, after)
     if before.stage != after.stage:
-        return f"moved    {after.label}: {stage_letter(before.stage)} -> {stage_letter(after.stage)}"
-    return f"changed  {after.label}"
+        return f"moved    {after.label}: {stage_letter(before.stage)} -> {stage_letter(after.stage)}" + (
+            f"; {what}" if what else "")
+    return f"changed  {after.label}" + (f": {what}" if what else "")
+
+
+def _what_changed(before: Contact, after: Contact) -> str:
+    """The activities logged and the keys changed, in a few words ('1 activity logged; email, next')."""
+    parts = []
+    new = len(after.activities) - len(before.activities)
+    if new > 0:
+        parts.append(f"{_plural(new, 'activity').replace('activitys', 'activities')} logged")
+    keys = [name for name in Contact._fields
+            if name not in ("slug", "stage", "activities", "history", "problems")
+            and getattr(before, name) != getattr(after, name)]
+    if keys:
+        parts.append(", ".join(keys))
+    return "; ".join(parts)
 
 
 def _plural(n: int, word: str) -> str:
@@ -91,3 +107,14 @@ def conflict_message(result: SyncResult, sides: Sides) -> str:
     return (f"sync stopped: {_plural(len(result.conflicts), 'file')} changed both here and on {result.upstream}:\n"
             + "\n".join(listed) + "\nNothing is lost: each file holds both versions, what arrived between <<<<<<< "
             "and =======, yours between ======= and >>>>>>>.")
+
+
+def choice_message(chosen: Sequence[Any], upstream: str) -> str:
+    """Contacts whose same keys changed to two values here and on the remote: each key with both values."""
+    lines = []
+    for choice in chosen:
+        lines.append(f"  {choice.label} ({choice.path}):")
+        lines += [f"    {key}: yours {mine!r}, the team's {team!r}" for key, mine, team in choice.keys]
+    return (f"sync stopped: {_plural(len(chosen), 'contact')} changed both here and on {upstream} in ways that "
+            "cannot both hold:\n" + "\n".join(lines)
+            + "\nEverything else is merged; both versions stay in git until you pick one.")

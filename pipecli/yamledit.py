@@ -276,3 +276,62 @@ def _apply_set(doc: _Doc, path: Sequence[str], value: Any) -> None:
     doc.set(path, value)
 
 
+
+
+def _comments_above(text: str, at: int) -> int:
+    """The start of the comment lines directly above the line starting at `at` (they belong to that line)."""
+    while at > 0:
+        prev = text.rfind("\n", 0, at - 1) + 1
+        if not text[prev:at].lstrip().startswith("#"):
+            break
+        at = prev
+    return at
+
+
+def insert_items(text: str, key: str, inserts: Sequence[tuple[int, str]]) -> str:
+    """Insert whole lines into the block list under top-level `key`: each (index, line) goes before the item
+    at `index` (and the comments just above it), or after the last item when `index` is the list's length.
+
+    `line` is one item as written after the dash (its trailing comment included). Every other byte is kept.
+    """
+    doc = _Doc(text)
+    found = _find(doc.root(), key)
+    if found is None or not isinstance(found[1], SequenceNode) or found[1].flow_style or not found[1].value:
+        raise EditError(f"'{key}' is not a block list")
+    seq = found[1]
+    first = seq.value[0]
+    line_start = doc.text.rfind("\n", 0, first.start_mark.index) + 1
+    prefix = doc.text[line_start : first.start_mark.index]
+    if prefix.strip() != "-":
+        prefix = " " * seq.start_mark.column + "- "
+    starts = [_comments_above(doc.text, doc.text.rfind("\n", 0, item.start_mark.index) + 1) for item in seq.value]
+    starts.append(_line_end(doc.text, _content_end(seq, doc.text)))
+    going: dict[int, list[str]] = {}
+    for index, line in inserts:
+        going.setdefault(index, []).append(f"{prefix}{line}\n")
+    out = doc.text
+    for index in sorted(going, reverse=True):  # from the end, so the earlier positions stay true
+        at = starts[index]
+        new = "".join(going[index])
+        if at == len(out) and out and not out.endswith("\n"):
+            new = "\n" + new
+        out = out[:at] + new + out[at:]
+    return out
+
+
+def delete_key(text: str, path: Sequence[str]) -> str:
+    """The text without the block-style key at `path` (its lines, nested content included); unchanged if absent."""
+    doc = _Doc(text)
+    node: Node = doc.root()
+    found = None
+    for key in path:
+        if not isinstance(node, MappingNode) or node.flow_style:
+            raise EditError(f"'{'.'.join(path)}' is not in a block mapping")
+        found = _find(node, key)
+        if found is None:
+            return doc.text
+        node = found[1]
+    assert found is not None
+    start = doc.text.rfind("\n", 0, found[0].start_mark.index) + 1
+    end = _line_end(doc.text, max(_content_end(found[1], doc.text), found[0].end_mark.index + 1))
+    return doc.text[:start] + doc.text[end:]

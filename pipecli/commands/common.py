@@ -159,6 +159,12 @@ def session(write: bool = False) -> Session:
 
     store = Store.open(STATE.directory)
     STATE.opened.append(store)
+    if store.config["git.autocommit"] and not STATE.no_commit:  # a clone without the merge driver gets it
+        from ..mergesetup import ensure
+
+        note = ensure(store.root, store.config["git.merge"])
+        if note:
+            typer.echo(note, err=True)
     s = Session(store, today_from(STATE.today))
     if write:
         s.writable()
@@ -177,7 +183,7 @@ COMMANDS: dict[str, str] = {
     **dict.fromkeys(("board", "stats", "classify"), "board"),
     **dict.fromkeys(("plan", "report"), "week"),
     "check": "check",
-    **dict.fromkeys(("history", "undo", "changes", "sync"), "git"),
+    **dict.fromkeys(("history", "undo", "changes", "sync", "resolve", "merge-file"), "git"),
 }
 
 

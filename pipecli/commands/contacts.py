@@ -62,6 +62,10 @@ def init(
         gitio.mark_unversioned(directory)
         typer.echo("Not in a git repository: nothing is versioned. Run 'git init' there to keep every change.")
     elif not STATE.no_commit and not no_git:
+        attributes = directory / ".gitattributes"
+        if not attributes.exists() and gitio.write_attribute(directory):  # contact files merge by their meaning
+            written.append(attributes)
+        gitio.set_merge_driver(directory, True, has_attribute=True)
         note = gitio.commit_changes(directory, written, "init pipeline", Config(), new=written)
         if note:
             typer.echo(note, err=True)

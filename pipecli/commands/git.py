@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from .common import FORMAT_HELP, STATE, confirm, session
+
+if TYPE_CHECKING:
+    from .. import gitio
+    from .common import Session
 
 
 def history(
@@ -98,30 +104,48 @@ def changes(
         typer.echo(f"{len(rows)} change{'s' if len(rows) != 1 else ''}")
 
 
-def sync() -> None:
+def sync(
+    commit: bool = typer.Option(False, "--commit", help="First commit contact files left uncommitted (else sync refuses)."),
+    resume: bool = typer.Option(False, "--continue", help="Go on with a sync that stopped, after you settled its files."),
+) -> None:
     """Share the pipeline with the team: pull (rebasing your commits), then push; say what arrived.
 
-    Changes to different contacts never conflict. When the same contact changed on both sides the
-    rebase stops: pipe says which contacts and how to resolve them ('pipe check' shows the
-    conflict markers until they are gone). Nothing is lost on either side.
+    Contact files changed on both sides merge by their meaning (both sides' activities and history,
+    each side's changes to different keys). When the same key changed to two values, the sync stops
+    and names the contact, the key and both values; 'pipe resolve CONTACT --mine' or '--theirs'
+    picks a side and finishes it. Contact files not committed are named first, never left out.
 
     \b
     Examples:
       pipe sync
+      pipe sync --commit
       pipe -C ~/sales sync
     """
-    import contextlib
-
     from .. import gitio
-    from ..errors import SyncConflict
     from ..model import CONTACTS_DIR
-    from ..store import Unreadable, contact_of
-    from ..versions import arrived_lines, conflict_message, sent_line
 
     s = session()
     s.store.lock()  # no pipe command writes while git rebases
     repo = gitio.require(s.store.root, "pipe sync")
-    result = gitio.sync(repo, CONTACTS_DIR)
+    waiting = gitio.unmerged(repo) if repo.busy() and not resume else []
+    if waiting:  # an earlier sync stopped: say again what it waits for
+        typer.echo(f"pipe sync stopped earlier: {repo.busy()} is in progress.", err=True)
+        _report(s, repo, gitio.SyncResult("the team's branch", conflicts=waiting))
+    _report(s, repo, gitio.sync(repo, CONTACTS_DIR, commit_first=commit, resume=resume))
+
+
+def _report(s: Session, repo: gitio.Repo, result: gitio.SyncResult) -> None:
+    """What a sync did, one line per contact; a stop is an error naming what to choose and how."""
+    import contextlib
+
+    from .. import gitio
+    from ..errors import SyncConflict
+    from ..mergefile import choices
+    from ..store import Unreadable, contact_of
+    from ..versions import arrived_lines, choice_message, conflict_message, sent_line
+
+    for path in result.committed:
+        typer.echo(f"Committed {path} (it was not committed).")
     sides = {}
     for path, before, after in result.files:
         with contextlib.suppress(Unreadable):  # a file that does not parse is just "changed"
@@ -129,11 +153,80 @@ def sync() -> None:
                            None if after is None else contact_of(after, path))
     for line in arrived_lines(result, sides):
         typer.echo(line)
+    for old, new in result.renamed:
+        typer.echo(f"  renamed  yours {old} -> {new}: {old} is another person from the team (both kept)")
     if result.conflicts:
-        raise SyncConflict(conflict_message(result, sides), gitio.resolve_hint(repo, result.conflicts))
+        chosen, by_lines = choices(repo, s.store.root, result.conflicts, s.today)
+        if by_lines:
+            result.conflicts = by_lines
+            message = conflict_message(result, sides)
+            if chosen:
+                message += "\n" + choice_message(chosen, result.upstream)
+            raise SyncConflict(message, gitio.resolve_hint(repo, by_lines))
+        raise SyncConflict(choice_message(chosen, result.upstream),
+                           f"keep yours: pipe resolve {chosen[0].path.rsplit('/', 1)[-1][:-5]} --mine   "
+                           "or the team's: --theirs" + ("  (then the next contact)" if len(chosen) > 1 else ""))
     typer.echo(sent_line(result))
 
 
+def resolve(
+    contact: str = typer.Argument(..., metavar="CONTACT", help="The contact a stopped sync named (slug or name)."),
+    mine: bool = typer.Option(False, "--mine", "--ours", help="Keep your values of the keys both sides changed."),
+    theirs: bool = typer.Option(False, "--theirs", help="Keep the team's values of the keys both sides changed."),
+) -> None:
+    """Settle a contact that a stopped 'pipe sync' could not merge, then finish the sync.
+
+    Only the keys changed on both sides to different values take the side you pick; everything
+    else stays merged (both sides' activities, history and other changes). The other side's
+    values stay in git's history.
+
+    \b
+    Examples:
+      pipe resolve zhang-wei --mine
+      pipe resolve "Zhang Wei" --theirs
+    """
+    from .. import gitio
+    from ..errors import UsageError
+    from ..mergefile import settle
+    from ..model import CONTACTS_DIR
+
+    if mine == theirs:
+        raise UsageError("pick one side: --mine or --theirs", "pipe resolve zhang-wei --mine")
+    s = session()
+    s.store.lock()  # no pipe command writes while git finishes the rebase
+    repo = gitio.require(s.store.root, "pipe resolve")
+    rel = settle(repo, s.store.root, contact, mine, s.today)
+    typer.echo(f"Resolved {rel}: {'your' if mine else 'the team' + chr(39) + 's'} values kept where both changed.")
+    if any(r for r in gitio.unmerged(repo)):
+        left = ", ".join(gitio.unmerged(repo))
+        typer.echo(f"Still to resolve: {left}")
+        return
+    _report(s, repo, gitio.sync(repo, CONTACTS_DIR, resume=True))
+
+
+def merge_file(
+    base: str = typer.Argument(..., help="The common ancestor's version (git's %O)."),
+    ours: str = typer.Argument(..., help="Git's 'ours' (%A): the merged file is written here."),
+    theirs: str = typer.Argument(..., help="Git's 'theirs' (%B)."),
+    path: str = typer.Argument("", help="The file's path in the repository (%P)."),
+) -> None:
+    """Git's merge driver for contact files: merge one file three ways by its meaning (git runs this).
+
+    Registered by every pipe command in this clone's git config (merge.pipe-contacts) and in the
+    pipeline's .gitattributes; see docs/git.md, also for turning it off.
+
+    \b
+    Examples:
+      git config merge.pipe-contacts.driver
+      pipe merge-file base.yaml ours.yaml theirs.yaml contacts/zhang-wei.yaml
+    """
+    from ..mergefile import driver
+    from ..store import today_from
+
+    raise typer.Exit(driver(base, ours, theirs, path or ours, today_from(STATE.today)))
+
+
 def register(app: typer.Typer) -> None:
-    for command in (history, undo, changes, sync):
+    for command in (history, undo, changes, sync, resolve):
         app.command()(command)
+    app.command("merge-file", hidden=True)(merge_file)
