@@ -7,9 +7,9 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .funnel import Board, Stats, fmt_count, fmt_percent
+from .funnel import CLOSING, NO_OWNER, Board, ClassCount, Stats, fmt_count, fmt_percent
 from .ladder import Mismatch
-from .model import CLOSED, PIPELINE, stage_letter
+from .model import OPPORTUNITY, PIPELINE, stage_letter
 from .render import render
 
 BAR_WIDTH = 20  # characters for the longest bar
@@ -70,8 +70,21 @@ def board_rows(board: Board) -> list[dict[str, Any]]:
     } for r in board.classes]
 
 
+def whose(board: Board) -> str:
+    """Whose board it is, in words: an owner's, or the team's with its owners and how the target adds up."""
+    if board.owner and board.owner != "team":
+        return board.owner
+    owners = [o for o in board.owners if o != NO_OWNER]
+    if board.owner == "team" or len(board.owners) > 1:
+        unowned = " and contacts with no owner" if NO_OWNER in board.owners else ""
+        return (f"the team ({len(owners)} owner{'s' if len(owners) != 1 else ''}{unowned}, "
+                f"target {fmt_count(board.target)}: the sum of each owner's)")
+    return owners[0] if owners else ""
+
+
 def _title(board: Board) -> str:
-    who = f" of {board.owner}" if board.owner else ""
+    name = whose(board)
+    who = f" of {name}" if name else ""
     when = f"as of {board.as_of} (rebuilt from the stage histories)" if board.from_history else f"on {board.as_of}"
     return f"Board{who} {when}"
 
@@ -81,25 +94,61 @@ def _cycle(board: Board) -> str:
     return f"cycle {first} to {last} ({(last - first).days + 1} days), target {fmt_count(board.target)} closes"
 
 
-def _summary(board: Board) -> list[str]:
-    """The lines under the table: reserve, expected closes, the gap, where the ideal comes from."""
-    terms = [f"{stage_letter(r.stage)} {r.actual}×{_num_p(r.probability)}"
-             for r in board.classes if r.stage != CLOSED and r.actual and r.probability]
-    lines = [f"Reserve: {board.reserve} (kept apart, not in the pipeline); closed before this cycle: {board.closed_before}.",
-             f"Expected closes this cycle: {fmt_count(board.expected_closes)} = {board.closed} closed"
-             + (" + " + " + ".join(terms) if terms else "") + "."]
-    per = fmt_count(board.first_appointments_per_close)
-    if board.gap > 0:
-        needed = board.first_appointments_needed
-        lines.append(f"Target {fmt_count(board.target)}: gap {fmt_count(board.gap)} closes, so {needed} new first "
-                     f"appointment{'s' if needed != 1 else ''} needed (1 in {per} closes).")
+def _support_term(r: ClassCount) -> str:
+    how = f"×{_num_p(r.probability)}" if r.by_chance else f"÷{_num_p(r.per_close)}"
+    return f"{stage_letter(r.stage)} {r.actual}{how} = {fmt_count(r.supports)}"
+
+
+def need_lines(board: Board) -> list[str]:
+    """This cycle, what the pipeline supports, and the first appointments needed: the board's model in words."""
+    lines = []
+    if board.target_reached:
+        lines.append(f"This cycle: {board.closed} closed, the target of {fmt_count(board.target)} is reached.")
     else:
-        lines.append(f"Target {fmt_count(board.target)}: covered by the expected closes; no new first appointments needed.")
+        lines.append(f"This cycle: {board.closed} closed of the target {fmt_count(board.target)}.")
+    narrow = board.narrowest
+    lines.append(f"The pipeline supports {fmt_count(board.expected_from_pipeline)} closes a cycle, what its narrowest "
+                 f"class supports ({_support_term(narrow)}; "
+                 + ", ".join(_support_term(board.row(s)) for s in CLOSING if s != narrow.stage)
+                 + f"); forecast {fmt_count(board.expected_closes)} = {board.closed} closed + "
+                 f"{fmt_count(board.expected_from_pipeline)}.")
+    short = ", ".join(f"{stage_letter(r.stage)} {r.actual} of {fmt_count(r.ideal)}" for r in board.short)
+    need = board.first_appointments_needed
+    per = _num_p(board.first_appointments_per_close)
+    if need:
+        when = "the next cycle" if board.target_reached else "the target"
+        lines.append(f"Short of the ideal: {short}. The pipeline lacks {fmt_count(board.gap)} closes for {when}: "
+                     f"{need} new first appointment{'s' if need != 1 else ''} needed (1 in {per} closes).")
+    else:
+        lines.append("The pipeline supports the target: no new first appointments needed"
+                     + (f"; short of the ideal: {short}." if short else "."))
+    more = board.opportunities_needed
+    if more:
+        lines.append(f"O {board.row(OPPORTUNITY).actual} of ideal {fmt_count(board.row(OPPORTUNITY).ideal)}: find "
+                     f"{more} new opportunit{'ies' if more != 1 else 'y'} to set the first appointments from.")
+    return lines
+
+
+def _summary(board: Board) -> list[str]:
+    """The lines under the table: reserve, this cycle, the need, where the ideal comes from."""
+    lines = [f"Reserve: {board.reserve} (kept apart, not in the pipeline); closed before this cycle: {board.closed_before}."]
+    lines += need_lines(board)
     ratios = ", ".join(f"{stage_letter(r.stage)} {_num_p(r.per_close)}" for r in board.classes if r.stage in PIPELINE)
     origin = "learned from your history" if board.ratios_source == "history" else "pipe.yaml funnel.ratios"
-    lines.append(f"Ideal = target × cards per closed sale ({origin}): {ratios}.")
+    lines.append(f"Ideal = target × cards per closed sale ({origin}): {ratios}; a class's close chance is 1 in its "
+                 "ratio.")
+    apart = [r for r in board.classes if r.by_chance]
+    if apart:
+        lines.append("Note: " + ", ".join(
+            f"funnel.ratios.{r.stage} ({_num_p(r.per_close)}) and funnel.close_probability.{r.stage} "
+            f"({_num_p(r.probability)})" for r in apart)
+            + " are both set and disagree: the ideal follows the ratio, the support the chance, so an ideal board "
+            "is not exactly on track; empty one of them to derive it from the other.")
     if board.ratios_note and board.ratios_source != "history":
         lines.append(f"Note: {board.ratios_note}.")
+    if board.undated:
+        lines.append(f"Left out: {board.undated} contact{'s' if board.undated != 1 else ''} with no date at all "
+                     "(no created, no history): they cannot be placed on a past day (pipe check lists them).")
     return lines
 
 
@@ -133,7 +182,7 @@ def board_text(board: Board, fmt: str) -> str:
 
 
 def _no_pattern(board: Board) -> str:
-    return "No pattern of the method stands out" + ("; see the gap above." if board.gap > 0 else ".")
+    return "No pattern of the method stands out" + ("; see what the pipeline lacks above." if board.gap > 0 else ".")
 
 
 def board_data(board: Board) -> dict[str, Any]:
@@ -163,6 +212,14 @@ def board_data(board: Board) -> dict[str, Any]:
         "demotions": dict(board.demotions),
         "diagnosis": [{"pattern": f.pattern, "evidence": f.evidence, "advice": f.advice, "numbers": dict(f.numbers)}
                       for f in board.findings],
+        "whose": whose(board),
+        "owners": list(board.owners),
+        "supports": {stage_letter(r.stage): float(r.supports) for r in board.classes if r.stage in CLOSING},
+        "narrowest": stage_letter(board.narrowest.stage),
+        "short": [stage_letter(r.stage) for r in board.short],
+        "target_reached": board.target_reached,
+        "opportunities_needed": board.opportunities_needed,
+        "undated_left_out": board.undated,
     })
 
 
@@ -176,7 +233,8 @@ def boards_text(boards: Sequence[Board], team: Board | None, fmt: str) -> str:
 
 # --- stats ---------------------------------------------------------------------------------------
 
-STATS_COLUMNS = ("step", "entered", "moved_on", "fell_back", "reserve", "still", "conversion", "median_days")
+STATS_COLUMNS = ("step", "entered", "moved_on", "fell_back", "reserve", "jumped", "still", "conversion",
+                 "median_days")
 STATS_HEADERS = {"moved_on": "moved on", "fell_back": "fell back", "still": "still there",
                  "median_days": "median days"}
 STATS_ALIGN = {c: "right" for c in STATS_COLUMNS[1:]}
@@ -186,7 +244,7 @@ def stats_rows(stats: Stats) -> list[dict[str, Any]]:
     return [{
         "step": f"{stage_letter(s.stage)} → {stage_letter(s.then)}",
         "entered": s.entered, "moved_on": s.moved_on, "fell_back": s.fell_back, "reserve": s.reserve,
-        "still": s.still,
+        "jumped": s.jumped, "still": s.still,
         "conversion": fmt_percent(s.conversion) if s.conversion is not None else "",
         "median_days": fmt_count(s.median_days) if s.median_days is not None else "",
     } for s in stats.steps]
@@ -194,28 +252,39 @@ def stats_rows(stats: Stats) -> list[dict[str, Any]]:
 
 def quiz_sentence(stats: Stats) -> str:
     q = stats.quiz
-    return (f"At your closing ratio of 1 in {fmt_count(q.one_in)}, the {q.had} prospects you had are used up by the "
-            f"{q.closed} you closed: {fmt_count(q.remain)} real prospect{'s' if round(q.remain, 1) != 1 else ''} remain; "
-            f"you need {q.needed} new first appointment{'s' if q.needed != 1 else ''} to reach your target of "
-            f"{fmt_count(q.target)} this cycle.")
+    return (f"At the closing ratio of 1 in {_num_p(q.one_in)}, the {q.had} prospects you had are used up by the "
+            f"{q.closed} you closed: {q.remain} real prospect{'s' if q.remain != 1 else ''} remain; "
+            f"you need {q.needed} new first appointment{'s' if q.needed != 1 else ''} for the pipeline to support "
+            f"your target of {fmt_count(q.target)} a cycle (as pipe board says).")
+
+
+def closing_text(stats: Stats) -> str:
+    """The closing ratio over the contacts that reached an end, or why there is none to show."""
+    counted = (f"{stats.closed} closed of the {stats.ended} contacts that reached an end, {stats.taken_out} taken "
+               "out after a first appointment; open contacts are not counted")
+    ratio = stats.closing_ratio
+    if ratio:
+        return f"1 in {fmt_count(1 / ratio)} ({counted})"
+    if stats.ended and not stats.enough:
+        return f"too few ends to tell ({counted}; at least {stats.min_ends} needed: funnel.min_ends)"
+    return f"none yet ({counted})"
 
 
 def _stats_lines(stats: Stats) -> list[str]:
     q = stats.quiz
-    ratio = stats.closing_ratio
     lines = [
-        f"Closing ratio: 1 in {fmt_count(1 / ratio)} ({stats.closed} closed of {stats.first_appointments} contacts that "
-        "reached a first appointment)." if ratio else
-        f"Closing ratio: none yet ({stats.closed} closed of {stats.first_appointments} contacts that reached a "
-        "first appointment).",
+        f"Closing ratio: {closing_text(stats)}.",
         f"This cycle ({q.cycle[0]} to {q.cycle[1]}): a" + quiz_sentence(stats)[1:],
-        "(The ratio is " + ("your own, from the histories" if q.source == "history" else
-                            "pipe.yaml's funnel.ratios.first-appointment: the history has too few closed sales")
+        "(The ratio is the board's: " + ("your own, learned from the histories" if q.source == "history" else
+                                        "pipe.yaml's funnel.ratios.first-appointment")
         + "; the prospects you had are the contacts at FA or beyond during the cycle, the closed ones included.)",
     ]
-    if q.stale >= 0.5:
-        lines.append(f"Of the {q.still_listed} contacts still in FA, C, B and A, about {fmt_count(q.stale)} have already "
+    if q.stale:
+        lines.append(f"Of the {q.still_listed} contacts still in FA, C, B and A, about {q.stale} have already "
                      "left the sales process: classify them out (pipe classify; pipe demote X --to reserve).")
+    if any(s.jumped for s in stats.steps):
+        lines.append("jumped: stays left by a forced or imported move over the next rungs; they are not counted as "
+                     "moving on, nor in the conversion, and nobody is counted on the rungs jumped over.")
     return lines
 
 
@@ -242,16 +311,20 @@ def stats_data(stats: Stats) -> dict[str, Any]:
         "steps": [{
             "step": f"{stage_letter(s.stage)}→{stage_letter(s.then)}", "stage": s.stage, "to": s.then,
             "entered": s.entered, "moved_on": s.moved_on, "fell_back": s.fell_back, "reserve": s.reserve,
-            "still": s.still, "conversion": s.conversion, "median_days": s.median_days,
+            "still": s.still, "conversion": s.conversion, "median_days": s.median_days, "jumped": s.jumped,
         } for s in stats.steps],
         "closing_ratio": {"closed": stats.closed, "first_appointments": stats.first_appointments,
-                          "ratio": ratio, "one_in": 1 / ratio if ratio else None},
+                          "ratio": ratio, "one_in": 1 / ratio if ratio else None,
+                          "ended": stats.ended, "taken_out": stats.taken_out, "enough": stats.enough,
+                          "min_ends": stats.min_ends if stats.since is not None else 1, "basis": "ended",
+                          "text": closing_text(stats)},
         "quiz": {
             "cycle": {"start": q.cycle[0].isoformat(), "end": q.cycle[1].isoformat()},
             "one_in": float(q.one_in), "source": q.source, "had": q.had, "closed": q.closed,
-            "used": float(q.used), "remain": float(q.remain), "still_listed": q.still_listed,
-            "stale": float(q.stale), "target": float(q.target), "needed": q.needed, "text": quiz_sentence(stats),
+            "used": float(q.used), "remain": q.remain, "still_listed": q.still_listed,
+            "stale": q.stale, "target": float(q.target), "needed": q.needed, "text": quiz_sentence(stats),
         },
+        "first_appointments_needed": q.needed,
     })
 
 

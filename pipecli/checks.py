@@ -48,6 +48,11 @@ def contact_problems(c: Contact, today: date) -> list[Problem]:
     return problems
 
 
+def undated(contacts: Sequence[Contact]) -> list[Contact]:
+    """Contacts with no date at all (no created, no history): a board --as-of leaves them out, dated rules cannot run."""
+    return [c for c in contacts if c.created is None and not c.history]
+
+
 def _norm(text: str | None) -> str:
     if not text:
         return ""

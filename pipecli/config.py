@@ -38,6 +38,15 @@ def _probability(value: Any) -> str | None:
 _NUMBER = (int, float)
 
 
+def _targets(value: Any) -> str | None:
+    for name, target in value.items():
+        if not isinstance(name, str) or not name.strip():
+            return f"has the owner {name!r}: give each owner's name as text"
+        if isinstance(target, bool) or not isinstance(target, (int, float)) or target <= 0:
+            return f"gives {name} the target {target!r}: use a number greater than 0"
+    return None
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("mode", "field", str,
             "How the O -> FA gate is met: field (a first meeting date is set) or phone (a second effective call).",
@@ -46,7 +55,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Owner written into new contacts; empty means git's user.name. Set it per clone in .pipe/local.yaml."),
     Setting("sales_cycle_days", 90, int, "Your normal sales cycle in days: a B's decision date must fall within it.",
             check=_positive),
-    Setting("target_closes", 4, (int, float), "How many sales you want to close per sales cycle.", check=_positive),
+    Setting("target_closes", 4, (int, float), "How many sales you want to close per sales cycle (each owner).",
+            check=_positive),
+    Setting("owner_targets", {}, dict,
+            "An owner's own target_closes, by owner name ({Bo Lind: 6}); a team's target is the sum of its owners'.",
+            check=_targets),
     Setting("git.autocommit", True, bool,
             "Commit each command's changes to git, one commit per command (off for one command: --no-commit)."),
     Setting("git.merge", True, bool,
@@ -62,24 +75,34 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("funnel.cycle_start", None, (date, type(None)),
             "A day your sales cycles are counted from (e.g. a quarter's start); empty: the current cycle "
             "is the last sales_cycle_days days."),
-    Setting("funnel.ratios.opportunity", 15, _NUMBER, "Ideal opportunities (O) per closed sale in one cycle.",
-            check=_positive),
-    Setting("funnel.ratios.first-appointment", 5, _NUMBER,
-            "Ideal first appointments (FA) per closed sale: your closing ratio is 1 in this.", check=_positive),
-    Setting("funnel.ratios.c", 4, _NUMBER, "Ideal C prospects per closed sale.", check=_positive),
-    Setting("funnel.ratios.b", 2, _NUMBER, "Ideal B prospects per closed sale.", check=_positive),
-    Setting("funnel.ratios.a", 1.1, _NUMBER, "Ideal A prospects per closed sale.", check=_positive),
-    Setting("funnel.close_probability.opportunity", 0, _NUMBER, "Chance that an opportunity closes.",
-            check=_probability),
-    Setting("funnel.close_probability.first-appointment", 0.05, _NUMBER, "Chance that a first appointment closes.",
-            check=_probability),
-    Setting("funnel.close_probability.c", 0.25, _NUMBER, "Chance that a C closes.", check=_probability),
-    Setting("funnel.close_probability.b", 0.5, _NUMBER, "Chance that a B closes.", check=_probability),
-    Setting("funnel.close_probability.a", 0.9, _NUMBER, "Chance that an A closes.", check=_probability),
+    Setting("funnel.ratios.opportunity", None, (int, float, type(None)),
+            "Ideal opportunities (O) per closed sale in one cycle; empty: 15.", check=_positive),
+    Setting("funnel.ratios.first-appointment", None, (int, float, type(None)),
+            "Ideal first appointments (FA) per closed sale, your closing ratio 1 in this; empty: 5, or 1 / its close "
+            "chance when that is set.", check=_positive),
+    Setting("funnel.ratios.c", None, (int, float, type(None)),
+            "Ideal C prospects per closed sale; empty: 4, or 1 / its close chance.", check=_positive),
+    Setting("funnel.ratios.b", None, (int, float, type(None)),
+            "Ideal B prospects per closed sale; empty: 2, or 1 / its close chance.", check=_positive),
+    Setting("funnel.ratios.a", None, (int, float, type(None)),
+            "Ideal A prospects per closed sale; empty: 1.1, or 1 / its close chance.", check=_positive),
+    Setting("funnel.close_probability.opportunity", None, (int, float, type(None)),
+            "Chance that an opportunity closes; empty: 0 (no commitment yet).", check=_probability),
+    Setting("funnel.close_probability.first-appointment", None, (int, float, type(None)),
+            "Chance that a first appointment closes; empty: 1 / its ratio (0.2).", check=_probability),
+    Setting("funnel.close_probability.c", None, (int, float, type(None)),
+            "Chance that a C closes; empty: 1 / its ratio (0.25).", check=_probability),
+    Setting("funnel.close_probability.b", None, (int, float, type(None)),
+            "Chance that a B closes; empty: 1 / its ratio (0.5).", check=_probability),
+    Setting("funnel.close_probability.a", None, (int, float, type(None)),
+            "Chance that an A closes; empty: 1 / its ratio (0.91).", check=_probability),
     Setting("funnel.learn", False, bool,
             "Replace the ratios and chances above by your own, learned from the stage histories (pipe board --learn)."),
     Setting("funnel.learn_min_closed", 5, int, "Closed sales the history needs before your own ratios are used.",
             check=_positive),
+    Setting("funnel.min_ends", 10, int,
+            "A period's closing ratio is shown only when at least this many contacts reached an end in it "
+            "(closed, or taken out after a first appointment).", check=_positive),
     Setting("funnel.patterns.not-prospecting.min_back_ratio", 1.0, _NUMBER,
             "not-prospecting: A plus closed this cycle at or above this share of their ideal ...", check=_not_negative),
     Setting("funnel.patterns.not-prospecting.max_front_ratio", 0.5, _NUMBER,
@@ -140,6 +163,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("week.catch_up_weeks", 4, int,
             "The plan's prospecting block makes up the board's shortfall at O and FA over this many weeks.",
             check=_positive),
+    Setting("week.list_limit", 20, int,
+            "pipe plan lists at most this many items per category, and pipe report's markdown and HTML this many rows "
+            "per section, the rest counted (0: every one; JSON always has every one).", check=_not_negative),
     Setting("week.report_day", "fri", str, "The day of the week the weekly report is due (plan, admin).",
             choices=("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
 )
@@ -246,7 +272,7 @@ def _check(setting: Setting, value: Any) -> Any:
         raise _Bad(f"'{setting.key}' should be {names}, not {value!r}", setting.help)
     if setting.choices and value not in setting.choices:
         raise _Bad(f"'{setting.key}' is {value!r}; use one of: {', '.join(map(str, setting.choices))}", setting.help)
-    if setting.check is not None:
+    if setting.check is not None and value is not None:
         problem = setting.check(value)
         if problem:
             raise _Bad(f"'{setting.key}' {problem}", setting.help)

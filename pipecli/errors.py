@@ -45,6 +45,10 @@ class AmbiguousContact(PipeError):
     pass
 
 
+class OwnerNotFound(PipeError):
+    """--owner names nobody (or several people) among the contacts' owners."""
+
+
 class GateError(PipeError):
     """A promotion refused because its gate is not met."""
 

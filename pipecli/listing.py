@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -24,7 +24,7 @@ class Filter:
     def keeps(self, c: Contact) -> bool:
         if c.stage not in self.stages:
             return False
-        if self.owner is not None and (c.owner or "").casefold() != self.owner.casefold():
+        if self.owner is not None and (c.owner or "").strip().casefold() != self.owner.strip().casefold():
             return False
         if self.source is not None and c.source != self.source:
             return False
@@ -68,9 +68,10 @@ HEADERS = {"slug": "contact", "class": "stage", "days_in_stage": "days"}
 
 
 def counts_left_out(contacts: Sequence[Contact], flt: Filter) -> dict[str, int]:
-    """How many closed and reserve contacts the default listing hides."""
+    """How many contacts the filter's stages hide (closed and reserve by default) of those its other tests keep."""
+    every = replace(flt, stages=(*LADDER, RESERVE))
     out: dict[str, int] = {}
     for c in contacts:
-        if c.stage not in flt.stages:
+        if c.stage not in flt.stages and every.keeps(c):
             out[c.stage] = out.get(c.stage, 0) + 1
     return out

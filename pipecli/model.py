@@ -116,6 +116,12 @@ class StageChange(NamedTuple):
     reason: str | None = None
     forced: bool = False
     rule: str | None = None
+    imported: bool = False  # written by an import (a bulk-loaded history), not a move someone made
+
+    @property
+    def unproven(self) -> bool:
+        """A forced or imported move: no evidence that the contact stood on the rungs it jumped over."""
+        return self.forced or self.imported
 
 
 class FirstMeeting(NamedTuple):
@@ -454,7 +460,8 @@ def contact_from_data(slug: str, data: Any) -> Contact:
         if when is None or to is None:
             continue
         history.append(StageChange(when, to, frm, r.text(item.get("reason"), (*key, "reason")),
-                                   bool(item.get("forced")), r.text(item.get("rule"), (*key, "rule"))))
+                                   bool(item.get("forced")), r.text(item.get("rule"), (*key, "rule")),
+                                   item.get("imported") is True))
 
     return Contact(
         slug=slug,

@@ -14,22 +14,31 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .boardview import board_data, board_text, stats_data
+from .boardview import board_data, board_text, closing_text, need_lines, stats_data, whose
 from .dates import WEEKDAYS
 from .funnel import Board, Stats, fmt_count, fmt_percent
 from .model import stage_letter
 from .render import render
 from .rules import row as finding_row
 from .week import (
+    A_TO_CLOSED,
+    ADMIN,
+    B_TO_A,
     BACK,
+    C_TO_B,
     CLOSE,
     DAY,
     DEMOTION,
+    FALLBACK,
+    FIRST_MEETINGS,
     MOVES,
+    NEW,
     NEW_CONTACT,
     PROMOTION,
+    SERVICE,
     TO_RESERVE,
     ActivityTally,
+    Category,
     Event,
     Item,
     Plan,
@@ -59,8 +68,12 @@ def _weekday(day: Any) -> str:
 # --- the plan ------------------------------------------------------------------------------------
 
 
+def _of(owner: str | None) -> str:
+    return " of the team" if owner == "team" else (f" of {owner}" if owner else "")
+
+
 def plan_title(plan: Plan) -> str:
-    who = f" of {plan.owner}" if plan.owner else ""
+    who = _of(plan.owner)
     if plan.scope == DAY:
         return f"Plan{who} for {_weekday(plan.start)} {plan.start}"
     return f"Plan{who} for the week {plan.start} to {plan.end}"
@@ -114,29 +127,66 @@ def _wrap(text: str, indent: str = "") -> list[str]:
                          break_on_hyphens=False, break_long_words=False)
 
 
-def plan_text(plan: Plan, fmt: str, level: int = 1) -> str:
-    """The plan as a terminal listing ("table") or markdown (its title at heading `level`)."""
+LIST_FOR: Mapping[str, str] = {  # where the items a bounded plan leaves out can be seen
+    NEW: "pipe list --stage O", FIRST_MEETINGS: "pipe list --stage FA", A_TO_CLOSED: "pipe list --stage A",
+    B_TO_A: "pipe list --stage B", C_TO_B: "pipe list --stage C", SERVICE: "pipe list --stage closed",
+    FALLBACK: "pipe list --source fallback", ADMIN: "pipe review; pipe check",
+}
+
+
+def _whose_flag(owner: str | None) -> str:
+    if owner == "team":
+        return " --team"
+    if owner:
+        return f' --owner "{owner}"' if " " in owner else f" --owner {owner}"
+    return ""
+
+
+def _shown(items: Sequence[Item], limit: int) -> tuple[Sequence[Item], int]:
+    """The first `limit` items (0: all of them), and how many are left out."""
+    if limit <= 0 or len(items) <= limit:
+        return items, 0
+    return items[:limit], len(items) - limit
+
+
+def more_line(cat: Category, left: int, owner: str | None) -> str:
+    """The line under a bounded category: how many more, and the command that lists them."""
+    where = LIST_FOR[cat.id]
+    flag = _whose_flag(owner) if cat.id != ADMIN else ""
+    return f"and {left} more: {where}{flag}"
+
+
+def plan_text(plan: Plan, fmt: str, level: int = 1, limit: int = 0) -> str:
+    """The plan as a terminal listing ("table") or markdown (its title at heading `level`); `limit` items a category."""
     if fmt == "markdown":
-        return _plan_markdown(plan, level)
+        return _plan_markdown(plan, level, limit)
     out = [plan_title(plan), ""]
     if plan.prospecting is not None:
         out += [w for line in prospecting_lines(plan.prospecting) for w in _wrap(line)] + [""]
     for cat in plan.categories:
         out.append(f"{cat.number}. {cat.title} ({len(cat.items)})")
+        shown, left = _shown(cat.items, limit)
         if cat.items:
-            table = render(_plan_rows(cat.items), PLAN_COLUMNS, "table", PLAN_HEADERS)
+            table = render(_plan_rows(shown), PLAN_COLUMNS, "table", PLAN_HEADERS)
             out += ["   " + line.rstrip() if line.strip() else "" for line in table.splitlines()]
+            if left:
+                out.append("   " + more_line(cat, left, plan.owner))
         else:
             out.append("   nothing due")
         out.append("")
-    out.append(_plan_summary(plan))
+    out.append(_plan_summary(plan, limit))
     return "\n".join(out)
 
 
-def _plan_summary(plan: Plan) -> str:
+def _plan_summary(plan: Plan, limit: int = 0) -> str:
     items = [i for cat in plan.categories for i in cat.items]
     overdue = sum(i.overdue for i in items)
-    return f"{_plural(len(items), 'item')} in 8 categories, {overdue} overdue."
+    text = f"{_plural(len(items), 'item')} in 8 categories, {overdue} overdue."
+    if limit > 0 and any(len(cat.items) > limit for cat in plan.categories):
+        shown = sum(min(len(cat.items), limit) for cat in plan.categories)
+        text += (f" {shown} shown, at most {limit} a category, the overdue and the most valuable first "
+                 "(week.list_limit; every item: --limit 0 or --format json).")
+    return text
 
 
 _MD_SPECIAL = str.maketrans({ch: f"\\{ch}" for ch in "\\`*_[]<>|#"})
@@ -160,7 +210,7 @@ def _item_markdown(item: Item) -> list[str]:
     return lines
 
 
-def _plan_markdown(plan: Plan, level: int) -> str:
+def _plan_markdown(plan: Plan, level: int, limit: int = 0) -> str:
     h = "#" * level
     out = [f"{h} {plan_title(plan)}", ""]
     if plan.prospecting is not None:
@@ -168,13 +218,16 @@ def _plan_markdown(plan: Plan, level: int) -> str:
         out += [f"**{lines[0]}** {lines[1]}", "", *[f"- {line}" for line in lines[2:]], ""]
     for cat in plan.categories:
         out += [f"{h}# {cat.number}. {md(cat.title)} ({len(cat.items)})", ""]
+        shown, left = _shown(cat.items, limit)
         if cat.items:
-            for item in cat.items:
+            for item in shown:
                 out += _item_markdown(item)
+            if left:
+                out.append(f"- {more_line(cat, left, plan.owner).replace(': ', ': `', 1)}`")
         else:
             out.append("Nothing due.")
         out.append("")
-    out.append(_plan_summary(plan))
+    out.append(md(_plan_summary(plan, limit)))
     return "\n".join(out)
 
 
@@ -344,16 +397,12 @@ def _conversion_rows(period: Stats, whole: Stats) -> list[dict[str, Any]]:
     return rows
 
 
-def _closing(stats: Stats) -> str:
-    ratio = stats.closing_ratio
-    if not ratio:
-        return f"none ({stats.closed} closed of {stats.first_appointments} that reached a first appointment)"
-    return f"1 in {fmt_count(1 / ratio)} ({stats.closed} closed of {stats.first_appointments})"
-
-
 def conversion_lines(report: Report) -> list[str]:
-    return [f"Closing ratio in the period: {_closing(report.period_stats)}; all time: {_closing(report.all_stats)}.",
-            "(The period counts the stays in a class entered since its first day, as pipe stats --since does.)"]
+    return [f"Closing ratio in the period: {closing_text(report.period_stats)}; all time: "
+            f"{closing_text(report.all_stats)}.",
+            "(The steps count the stays in a class entered since the period's first day, as pipe stats --since does; "
+            "the closing ratio counts the contacts that reached an end in the period, shown with at least "
+            "funnel.min_ends of them.)"]
 
 
 FINDING_COLUMNS = ("slug", "class", "rule", "evidence", "suggestion")
@@ -361,7 +410,7 @@ FINDING_HEADERS = {"slug": "contact", "suggestion": "action"}
 
 
 def _title(report: Report) -> str:
-    who = f" of {report.owner}" if report.owner else ""
+    who = _of(report.owner)
     return f"Weekly report{who}: {report.since} to {report.until}"
 
 
@@ -382,16 +431,57 @@ def _md_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], headers
     return render(_md_cells(rows), columns, "markdown", headers, align)
 
 
-def report_markdown(report: Report) -> str:
-    """One report as markdown: a git forge and most chats render it."""
+def _top(report: Report, kind: str, limit: int) -> tuple[list[Event], int]:
+    """A section's rows as the summary shows them: the closes by value, the other moves by date; `limit` of them."""
+    events = report.moved(kind)
+    if kind == CLOSE:
+        events = sorted(events, key=lambda e: -(e.value or 0.0))  # stable: equal values keep their date order
+    if limit <= 0 or len(events) <= limit:
+        return events, 0
+    return events[:limit], len(events) - limit
+
+
+RULE_COLUMNS = ("rule", "contacts", "fires", "cannot", "actions")
+RULE_HEADERS = {"cannot": "cannot evaluate"}
+RULE_ALIGN = {"contacts": "right", "fires": "right", "cannot": "right"}
+
+
+def findings_by_rule(report: Report) -> list[dict[str, Any]]:
+    """The review's findings counted by rule, in the order the rules first appear."""
+    rows: dict[str, dict[str, Any]] = {}
+    for v in report.findings:
+        r = rows.setdefault(v.rule.id, {"rule": v.rule.id, "contacts": 0, "fires": 0, "cannot": 0, "actions": []})
+        r["contacts"] += 1
+        if v.action is None:
+            r["cannot"] += 1
+        else:
+            r["fires"] += 1
+            if v.suggestion not in r["actions"]:
+                r["actions"].append(v.suggestion)
+    return [{**r, "actions": ", ".join(r["actions"])} for r in rows.values()]
+
+
+def _left_note(left: int, what: str = "row") -> str:
+    return f"and {_plural(left, 'more ' + what)}: pipe report --full, or --format json"
+
+
+def report_markdown(report: Report, limit: int = 0) -> str:
+    """One report as markdown: a git forge and most chats render it; with `limit`, a summary of at most that many
+    rows a section (every row stays in the JSON, or with pipe report --full)."""
     out = [f"# {_title(report)}", "", _headline(report), ""]
+    if limit > 0:
+        out += [f"Summarised: at most {limit} rows a section (week.list_limit); every row: `pipe report --full`, "
+                "or `--format json`.", ""]
     out += [board_text(report.board, "markdown"), ""]
     out += ["## What moved", "", moved_summary(report).capitalize(), ""]
     for kind in MOVES:
-        events = report.moved(kind)
-        out += [f"### {MOVE_TITLES[kind]} ({len(events)})", ""]
+        events, left = _top(report, kind, limit)
+        order = " (the largest first)" if kind == CLOSE and left else ""
+        out += [f"### {MOVE_TITLES[kind]} ({len(report.moved(kind))}){order}", ""]
         if events:
             out.append(_md_table([_event_row(e) for e in events], MOVE_COLUMNS[kind], MOVE_HEADERS, MOVE_ALIGN))
+            if left:
+                out += ["", md(_left_note(left))]
         else:
             out.append("None.")
         out.append("")
@@ -404,16 +494,22 @@ def report_markdown(report: Report) -> str:
     out += [f"- {md(line)}" for line in conversion_lines(report)] + [""]
     out += [f"## Review findings ({len(report.findings)})", ""]
     if report.findings:
-        out += [_md_table([finding_row(v) for v in report.findings], FINDING_COLUMNS, FINDING_HEADERS), "",
-                "To carry out the moves: `pipe review --apply`.", ""]
+        rows = [finding_row(v) for v in report.findings]
+        shown = rows if limit <= 0 else rows[:limit]
+        if limit > 0:
+            out += [_md_table(findings_by_rule(report), RULE_COLUMNS, RULE_HEADERS, RULE_ALIGN), ""]
+        out += [_md_table(shown, FINDING_COLUMNS, FINDING_HEADERS), ""]
+        if len(rows) > len(shown):
+            out += [md(_left_note(len(rows) - len(shown), "finding")), ""]
+        out += ["To carry out the moves: `pipe review --apply`.", ""]
     else:
         out += ["Nothing fires.", ""]
-    out.append(plan_text(report.plan, "markdown", level=2))
+    out.append(plan_text(report.plan, "markdown", level=2, limit=limit))
     return "\n".join(out)
 
 
-def reports_markdown(reports: Sequence[Report]) -> str:
-    return "\n\n---\n\n".join(report_markdown(r) for r in reports) + "\n"
+def reports_markdown(reports: Sequence[Report], limit: int = 0) -> str:
+    return "\n\n---\n\n".join(report_markdown(r, limit) for r in reports) + "\n"
 
 
 # --- the report as JSON --------------------------------------------------------------------------
@@ -546,17 +642,14 @@ def _board_html(board: Board) -> list[str]:
     rows = [{"class": stage_letter(r.stage), "actual": r.actual, "ideal": fmt_count(r.ideal),
              "diff": ("+" if r.difference > 0 else "") + fmt_count(r.difference),
              "ratio": fmt_percent(r.ratio) if r.ratio is not None else ""} for r in board.classes]
-    need = board.first_appointments_needed
-    out = [f'<h2 style="{S_H2}">Board on {_e(board.as_of)}</h2>',
+    name = whose(board)
+    out = [f'<h2 style="{S_H2}">Board{_e(" of " + name if name else "")} on {_e(board.as_of)}</h2>',
            f'<p style="{S_MUTED}">Cycle {_e(first)} to {_e(last)} ({(last - first).days + 1} days), target '
            f"{_e(fmt_count(board.target))} closes. Reserve: {board.reserve}; closed before this cycle: "
            f"{board.closed_before}.</p>",
            f'<div style="margin:10px 0;">{funnel_svg(board)}</div>',
            _table_html(rows, BOARD_COLUMNS, align=BOARD_ALIGN),
-           f'<p style="{S_P}">Expected closes this cycle: <b>{_e(fmt_count(board.expected_closes))}</b> against a '
-           f"target of {_e(fmt_count(board.target))}"
-           + (f"; gap {_e(fmt_count(board.gap))}: <b>{need}</b> new first appointment{'s' if need != 1 else ''} "
-              "needed." if board.gap > 0 else ": covered, no new first appointments needed.") + "</p>",
+           *[f'<p style="{S_P}">{_e(line)}</p>' for line in need_lines(board)],
            f'<h3 style="{S_H3}">Diagnosis</h3>']
     if board.findings:
         out.append('<ul style="margin:4px 0 8px 18px;padding:0;">')
@@ -584,7 +677,7 @@ def _items_html(items: Sequence[Item]) -> str:
     return _table_html(rows, ("due", "who", "class", "action"), {"who": "contact"})
 
 
-def _plan_html(plan: Plan) -> list[str]:
+def _plan_html(plan: Plan, limit: int = 0) -> list[str]:
     out = [f'<h2 style="{S_H2}">{_e(plan_title(plan))}</h2>']
     if plan.prospecting is not None:
         lines = prospecting_lines(plan.prospecting)
@@ -593,20 +686,28 @@ def _plan_html(plan: Plan) -> list[str]:
                    + "".join(f'<p style="{S_MUTED}">{_e(line)}</p>' for line in lines[2:]) + "</div>")
     for cat in plan.categories:
         out.append(f'<h3 style="{S_H3}">{cat.number}. {_e(cat.title)} ({len(cat.items)})</h3>')
-        out.append(_items_html(cat.items) if cat.items else f'<p style="{S_MUTED}">Nothing due.</p>')
-    out.append(f'<p style="{S_MUTED}">{_e(_plan_summary(plan))}</p>')
+        shown, left = _shown(cat.items, limit)
+        out.append(_items_html(shown) if cat.items else f'<p style="{S_MUTED}">Nothing due.</p>')
+        if left:
+            out.append(f'<p style="{S_MUTED}">{_e(more_line(cat, left, plan.owner))}</p>')
+    out.append(f'<p style="{S_MUTED}">{_e(_plan_summary(plan, limit))}</p>')
     return out
 
 
-def _report_html(report: Report) -> list[str]:
+def _report_html(report: Report, limit: int = 0) -> list[str]:
     out = [f'<h1 style="{S_H1}">{_e(_title(report))}</h1>', f'<p style="{S_MUTED}">{_e(_headline(report))}</p>']
+    if limit > 0:
+        out.append(f'<p style="{S_MUTED}">Summarised: at most {limit} rows a section (week.list_limit); every row: '
+                   f'<span style="{S_CODE}">pipe report --full</span>, or --format json.</p>')
     out += _board_html(report.board)
     out += [f'<h2 style="{S_H2}">What moved</h2>', f'<p style="{S_P}">{_e(moved_summary(report).capitalize())}</p>']
     for kind in MOVES:
-        events = report.moved(kind)
-        out.append(f'<h3 style="{S_H3}">{_e(MOVE_TITLES[kind])} ({len(events)})</h3>')
+        events, left = _top(report, kind, limit)
+        out.append(f'<h3 style="{S_H3}">{_e(MOVE_TITLES[kind])} ({len(report.moved(kind))})</h3>')
         out.append(_table_html([_event_row(e) for e in events], MOVE_COLUMNS[kind], MOVE_HEADERS, MOVE_ALIGN)
                    if events else f'<p style="{S_MUTED}">None.</p>')
+        if left:
+            out.append(f'<p style="{S_MUTED}">{_e(_left_note(left))}</p>')
     out += [f'<h2 style="{S_H2}">Activity</h2>', f'<p style="{S_P}">{_e(activity_summary(report.activity))}</p>']
     if report.activity.total:
         out.append(_table_html(_activity_rows(report.activity), ACTIVITY_COLUMNS, align={"count": "right"}))
@@ -616,15 +717,21 @@ def _report_html(report: Report) -> list[str]:
     out += [f'<p style="{S_MUTED}">{_e(line)}</p>' for line in conversion_lines(report)]
     out.append(f'<h2 style="{S_H2}">Review findings ({len(report.findings)})</h2>')
     if report.findings:
-        out.append(_table_html([finding_row(v) for v in report.findings], FINDING_COLUMNS, FINDING_HEADERS))
+        rows = [finding_row(v) for v in report.findings]
+        shown = rows if limit <= 0 else rows[:limit]
+        if limit > 0:
+            out.append(_table_html(findings_by_rule(report), RULE_COLUMNS, RULE_HEADERS, RULE_ALIGN))
+        out.append(_table_html(shown, FINDING_COLUMNS, FINDING_HEADERS))
+        if len(rows) > len(shown):
+            out.append(f'<p style="{S_MUTED}">{_e(_left_note(len(rows) - len(shown), "finding"))}</p>')
         out.append(f'<p style="{S_MUTED}">To carry out the moves: <span style="{S_CODE}">pipe review --apply</span>.</p>')
     else:
         out.append(f'<p style="{S_MUTED}">Nothing fires.</p>')
-    out += _plan_html(report.plan)
+    out += _plan_html(report.plan, limit)
     return out
 
 
-def reports_html(reports: Sequence[Report]) -> str:
+def reports_html(reports: Sequence[Report], limit: int = 0) -> str:
     """One self-contained HTML page: inline styles, no scripts, nothing fetched from the network."""
     title = _title(reports[0])
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
@@ -634,7 +741,7 @@ def reports_html(reports: Sequence[Report]) -> str:
         if i:
             out.append('<div style="height:24px;"></div>')
         out.append(f'<div style="{S_PAGE}">')
-        out += _report_html(report)
+        out += _report_html(report, limit)
         out.append("</div>")
     out += [f'<p style="{S_MUTED}text-align:center;">Made by pipe report from the contact files.</p>',
             "</body>", "</html>"]
@@ -647,8 +754,11 @@ REPORT_FORMATS = ("markdown", "html", "json")
 PLAN_FORMATS = ("table", "markdown", "json")
 
 
-def report_output(reports: Sequence[Report], fmt: str, *, split: bool = False) -> str:
-    """The reports in a format; with `split` (by owner) the first is the team's and JSON is {owners, team}."""
+def report_output(reports: Sequence[Report], fmt: str, *, split: bool = False, limit: int = 0) -> str:
+    """The reports in a format; with `split` (by owner) the first is the team's and JSON is {owners, team}.
+
+    Markdown and HTML show at most `limit` rows a section (0: every row); JSON always has every row.
+    """
     from .render import to_json
 
     if fmt == "json":
@@ -656,6 +766,6 @@ def report_output(reports: Sequence[Report], fmt: str, *, split: bool = False) -
             return to_json({"owners": [report_data(r) for r in reports[1:]], "team": report_data(reports[0])}) + "\n"
         return to_json(report_data(reports[0])) + "\n"
     if fmt == "html":
-        return reports_html(reports)
-    return reports_markdown(reports)
+        return reports_html(reports, limit)
+    return reports_markdown(reports, limit)
 

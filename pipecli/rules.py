@@ -933,6 +933,23 @@ def _cannot(rule: Rule, c: Contact) -> Verdict | None:
     return None if problem is None else Verdict(c, rule, CANNOT, f"cannot evaluate: {problem.message}")
 
 
+NO_DATE = "cannot evaluate: no date at all (no created, no history) to count days from: add created: DATE to the file"
+
+
+def _dateless(rule: Rule, c: Contact, today: date) -> Verdict:
+    """A rule on a contact with no date at all: fires, or cannot be evaluated when a fact it read needed a date.
+
+    Its own Facts, so only the facts this rule read are looked at (a rare case: the cost does not matter).
+    """
+    facts = Facts(c, today)
+    if rule.test(facts):
+        return _fired(rule, c, facts)
+    if any(value is None and "created" in FACT_BY_NAME[name].keys
+           for name, value in facts._memo.items() if name in FACT_BY_NAME):
+        return Verdict(c, rule, CANNOT, NO_DATE)
+    return Verdict(c, rule, QUIET, rule.because(facts, False))
+
+
 def evaluate(contacts: Iterable[Contact], settings: Mapping[str, Any], today: date, *,
              only: Collection[str] = ()) -> list[Verdict]:
     """Every rule that fires (or cannot be evaluated) on every contact: one Verdict per contact and rule."""
@@ -941,10 +958,15 @@ def evaluate(contacts: Iterable[Contact], settings: Mapping[str, Any], today: da
     found: list[Verdict] = []
     for c in contacts:
         facts = Facts(c, today)
+        dateless = c.created is None and not c.history
         for rule in by_stage[c.stage]:
             blocked = _cannot(rule, c) if c.problems else None
             if blocked is not None:
                 found.append(blocked)
+            elif dateless:
+                verdict = _dateless(rule, c, today)
+                if verdict.status != QUIET:
+                    found.append(verdict)
             elif rule.test(facts):
                 found.append(_fired(rule, c, facts))
     return found
@@ -968,6 +990,8 @@ def explain(c: Contact, settings: Mapping[str, Any], today: date, *, only: Colle
             blocked = _cannot(rule, c)
             if blocked is not None:
                 out.append(blocked)
+            elif c.created is None and not c.history:
+                out.append(_dateless(rule, c, today))
             elif rule.test(facts):
                 out.append(_fired(rule, c, facts))
             else:

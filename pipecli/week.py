@@ -338,9 +338,11 @@ def fmt_money(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def _order(item: Item) -> tuple[bool, date, str]:
-    """Overdue first (oldest first), then by due date, the undated last; then by contact (slug)."""
-    return not item.overdue, item.due or date.max, item.who
+def _order(item: Item) -> tuple[bool, date, float, str]:
+    """Overdue first (oldest first), then by due date, the undated last; the most valuable first on a day; then slug."""
+    c = item.contact
+    value = (c.closed.value if c.closed is not None and c.closed.value is not None else c.value) if c else None
+    return not item.overdue, item.due or date.max, -(value or 0.0), item.who
 
 
 def _admin(span: _Span, start: date, findings: Iterable[Verdict], rejected: Sequence[Rejected]) -> list[Item]:
@@ -552,14 +554,14 @@ class Report:
 
 
 def report_for(contacts: Sequence[Contact], config: Config, today: date, since: date, *,
-               rejected: Sequence[Rejected] = (), owner: str | None = None, people: int = 1) -> Report:
+               rejected: Sequence[Rejected] = (), owner: str | None = None) -> Report:
     """The weekly report of these contacts for since..today: each part computed once, in linear passes."""
     funnel = FunnelRules.from_config(config)
-    board = build_board(contacts, funnel, today, owner=owner, people=people)
+    board = build_board(contacts, funnel, today, owner=owner)
     findings = _findings(contacts, config, today)
     gates = GateRules(mode=config["mode"], sales_cycle_days=config["sales_cycle_days"])
     plan = build_plan(contacts, today, scope=WEEK, gates=gates, rules=WeekRules.from_config(config), board=board,
                       findings=findings, rejected=rejected, owner=owner)
     return Report(owner, since, today, board, movement(contacts, since, today), tally(contacts, since, today),
-                  build_stats(contacts, funnel, today, since=since, owner=owner),
-                  build_stats(contacts, funnel, today, owner=owner), tuple(findings), plan)
+                  build_stats(contacts, funnel, today, since=since, owner=owner, board=board),
+                  build_stats(contacts, funnel, today, owner=owner, board=board), tuple(findings), plan)

@@ -174,12 +174,25 @@ def seed(run: Run) -> None:
 
 def test_list_sorts_by_stage_then_due_and_hides_the_reserve(run: Run) -> None:
     seed(run)
-    result = run("list")
+    result = run("list", "--team")
     assert result.exit_code == 0
     slugs = [line.split()[0] for line in result.stdout.splitlines()[2:-1]]
     assert slugs == ["olav-o", "fay-fa", "cora-c", "bea-b", "bo-b", "ada-a"]
-    assert result.stdout.splitlines()[-1] == "6 contacts (1 reserve not shown: --all)"
+    assert result.stdout.splitlines()[-1] == "6 contacts of the team (1 reserve not shown: --all)"
     assert "res-r" in run("list", "--all").stdout
+
+
+def test_list_on_a_shared_folder_shows_your_own_and_counts_only_them(run: Run) -> None:
+    seed(run)  # Olav is ben's, every other contact the owner of this clone's (pipe.yaml owner: tester)
+    result = run("list")
+    slugs = [line.split()[0] for line in result.stdout.splitlines()[2:-1]]
+    assert slugs == ["fay-fa", "cora-c", "bea-b", "bo-b", "ada-a"]
+    assert result.stdout.splitlines()[-1] == "5 contacts of tester (1 reserve not shown: --all)"
+    ben = run("list", "--owner", "BE", "--all")  # the start of a name, any case
+    assert [line.split()[0] for line in ben.stdout.splitlines()[2:-1]] == ["olav-o"]
+    assert ben.stdout.splitlines()[-1] == "1 contact of ben"  # ben's reserve is empty: nothing hidden is counted
+    assert run("list", "--team", "--tag", "vip").stdout.splitlines()[-1] == "1 contact of the team"
+    assert run("list", "--owner", "ben", "--team").exit_code == 2
 
 
 @pytest.mark.parametrize(("names", "slugs"), [
@@ -201,7 +214,8 @@ def test_list_accepts_stage_ids_letters_and_chinese(run: Run, names: list[str], 
 def test_list_filters_and_formats(run: Run) -> None:
     seed(run)
     assert [r["slug"] for r in json.loads(run("list", "--owner", "BEN", "-f", "json").stdout)] == ["olav-o"]
-    assert [r["slug"] for r in json.loads(run("list", "--tag", "vip", "-f", "json").stdout)] == ["olav-o"]
+    assert [r["slug"] for r in json.loads(run("list", "--team", "--tag", "vip", "-f", "json").stdout)] == ["olav-o"]
+    assert json.loads(run("list", "--tag", "vip", "-f", "json").stdout) == []  # Olav is ben's, not tester's
     run("demote", "fay-fa", "--reason", "no show")  # falls back to O: source fallback
     assert [r["slug"] for r in json.loads(run("list", "--source", "后退客户", "-f", "json").stdout)] == ["fay-fa"]
     assert run("list", "--source", "friend").exit_code == 2

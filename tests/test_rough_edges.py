@@ -80,13 +80,15 @@ def test_a_question_without_a_terminal_names_the_flag_that_answers_it(run: Run) 
     assert "Aborted" not in result.output
 
 
-def test_an_owner_nobody_has_is_warned_about(run: Run) -> None:
+def test_an_owner_nobody_has_is_an_error_listing_the_owners(run: Run) -> None:
     run("add", "Anna", "--owner", "anna")
     run("add", "Ben", "--owner", "ben")
-    for command in (["list"], ["board"], ["review"], ["plan"], ["stats"]):
+    for command in (["list"], ["board"], ["review"], ["plan"], ["stats"], ["report"], ["classify"]):
         result = run(*command, "--owner", "nobody")
-        assert "no contact has the owner 'nobody'; the owners are: anna, ben" in result.stderr, command
-    assert "no contact has the owner" not in run("list", "--owner", "ANNA").stderr
+        assert result.exit_code == 1, command
+        assert "pipe: error: no contact has the owner 'nobody'" in result.stderr, command
+        assert "hint: the owners are: anna, ben" in result.stderr, command
+    assert run("list", "--owner", "ANNA").stderr == ""
 
 
 def test_qualify_refuses_a_start_before_the_decision(pipeline: Path, run: Run) -> None:

@@ -18,7 +18,8 @@ def _format(fmt: str, allowed: tuple[str, ...] = BOARD_FORMATS) -> str:
 
 
 def board(
-    owner: str = typer.Option(None, "--owner", help="Only this person's contacts (their board)."),
+    owner: str = typer.Option(None, "--owner",
+                              help="Only this person's contacts (their board): any case, first name or start of it."),
     by: str = typer.Option(None, "--by", metavar="owner", help="'owner': one board per owner, then the team's."),
     as_of: str = typer.Option(None, "--as-of", metavar="DATE",
                               help="The board as it was on DATE, rebuilt from the stage histories in the files."),
@@ -26,11 +27,14 @@ def board(
                                help="Use your own ratios, learned from the histories (default: funnel.learn)."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output format: table, markdown or json."),
 ) -> None:
-    """Show the board: each class against its ideal, expected closes, diagnosis.
+    """Show the board: each class against its ideal, what the pipeline supports, diagnosis.
 
-    The ideal is target_closes times the cards per closed sale (funnel.ratios
-    in pipe.yaml). closed counts the sales of the current cycle; the reserve
-    is counted apart. The diagnosis names the shapes of the method the board
+    The ideal is the target times the cards per closed sale (funnel.ratios
+    in pipe.yaml); on a folder several owners share, the target is the sum
+    of each owner's (owner_targets, else target_closes) and the title says
+    whose board it is. closed counts the sales of the current cycle; the
+    reserve is counted apart. The pipeline supports what its narrowest class
+    supports; the first appointments needed make up the rest. The diagnosis names the shapes of the method the board
     shows: not-prospecting, prospecting-gap, proposal-pending, falling-back,
     healthy; each with its evidence in numbers and the method's advice.
 
@@ -44,7 +48,7 @@ def board(
     from ..boardview import board_data, board_text, boards_text
     from ..dates import parse_date
     from ..errors import UsageError
-    from ..funnel import FunnelRules, build_board, by_owner
+    from ..funnel import FunnelRules, build_board, by_owner, owned_by
     from ..render import to_json
 
     _format(fmt)
@@ -55,16 +59,17 @@ def board(
     rules = FunnelRules.from_config(s.store.config)
     contacts = s.load_all().contacts
     if owner is not None:
-        contacts = s.owned(contacts, owner)
+        owner = s.owner_named(contacts, owner)
+        contacts = owned_by(contacts, owner)
+    groups = by_owner(contacts)
     if by is None:
-        one = build_board(contacts, rules, day, from_history=as_of is not None, owner=owner, learn_ratios=learn)
+        one = build_board(contacts, rules, day, from_history=as_of is not None,
+                          owner=owner or ("team" if len(groups) > 1 else None), learn_ratios=learn)
         typer.echo(to_json(board_data(one)) if fmt == "json" else board_text(one, fmt))
         return
-    groups = by_owner(contacts)
     boards = [build_board(group, rules, day, from_history=as_of is not None, owner=name, learn_ratios=learn)
               for name, group in groups.items()]
-    team = build_board(contacts, rules, day, from_history=as_of is not None, owner="team", learn_ratios=learn,
-                       people=max(len(groups), 1))
+    team = build_board(contacts, rules, day, from_history=as_of is not None, owner="team", learn_ratios=learn)
     if fmt == "json":
         typer.echo(to_json({"owners": [board_data(b) for b in boards], "team": board_data(team)}))
     else:
@@ -81,9 +86,11 @@ def stats(
     From the stage histories, for each step (O → FA ... A → closed): how many
     entered the class, moved on, fell back, went to the reserve or are still
     there; the conversion (moved on ÷ entered) and the median days spent in
-    the class. Then your closing ratio (closed per first appointment) and what
-    it means this cycle: how many real prospects remain, and how many new
-    first appointments you need to reach your target.
+    the class (stays left by a forced or imported jump are counted apart, as
+    jumped). Then your closing ratio over the contacts that reached an end
+    (closed, or taken out after a first appointment; open ones are not
+    failures) and what it means this cycle: how many real prospects remain,
+    and the board's new first appointments needed.
 
     \b
     Examples:
@@ -93,14 +100,15 @@ def stats(
     """
     from ..boardview import stats_data, stats_text
     from ..dates import parse_date
-    from ..funnel import FunnelRules, build_stats
+    from ..funnel import FunnelRules, build_stats, owned_by
     from ..render import to_json
 
     _format(fmt)
     s = session()
     contacts = s.load_all().contacts
     if owner is not None:
-        contacts = s.owned(contacts, owner)
+        owner = s.owner_named(contacts, owner)
+        contacts = owned_by(contacts, owner)
     result = build_stats(contacts, FunnelRules.from_config(s.store.config), s.today,
                          since=parse_date(since, s.today) if since else None, owner=owner)
     typer.echo(to_json(stats_data(result)) if fmt == "json" else stats_text(result, fmt))

@@ -16,13 +16,15 @@ def check(
     dates, wrong types, a stage the history does not lead to, duplicate ids, two files that
     are the same person, and user rules in pipe.yaml (rules.custom) that do not read; what pipe
     skips (links, FIFOs, folders named *.yaml, files over files.max_size_kb). Warns, without
-    failing, about contact files git has not committed and a .pipe/ that git tracks.
+    failing, about contact files git has not committed and a .pipe/ that git tracks,
+    and contacts with no date at all (no created, no history).
 
     \b
     Examples:
       pipe check
       pipe check --format json | jq '.[].path'
     """
+    from ..checks import undated
     from ..errors import ConfigError, ExitCode, UsageError
     from ..gitio import state_warnings
     from ..model import CONTACTS_DIR
@@ -44,6 +46,10 @@ def check(
         total = len(loaded.contacts) + len(loaded.broken)
         for warning in state_warnings(s.store.root, CONTACTS_DIR, CACHE_DIR):
             typer.echo(f"pipe: warning: {warning}", err=True)
+        for c in undated(loaded.contacts):
+            typer.echo(f"pipe: warning: {s.store.rel(s.store.path_of(c.slug))}: no date at all (no created, no "
+                       "history): pipe board --as-of leaves it out and the rules that count days cannot evaluate "
+                       "it; add created: DATE", err=True)
     if fmt == "json":
         typer.echo(to_json([{"path": f.path, "line": f.line, "message": f.message} for f in found]))
     else:

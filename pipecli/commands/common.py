@@ -86,16 +86,62 @@ class Session:
                                       f"{'were' if n != 1 else 'was'} skipped (see the warnings, or pipe check)") from None
             raise
 
-    def owned(self, contacts: Sequence[Contact], owner: str) -> list[Contact]:
-        """The contacts of one owner (any case); a name nobody has gets a warning listing the owners."""
-        from ..funnel import owned_by
+    def owner_named(self, contacts: Sequence[Contact], query: str) -> str:
+        """The owner `query` means: any case, the first word or the start of the name; else an error listing them."""
+        from ..errors import OwnerNotFound
+        from ..owners import match_owner, owner_names
 
-        mine = owned_by(contacts, owner)
-        if not mine and contacts:
-            names = sorted({c.owner for c in contacts if c.owner}, key=str.casefold)
-            typer.echo(f"pipe: warning: no contact has the owner '{owner}'"
-                       + (f"; the owners are: {', '.join(names)}" if names else ""), err=True)
-        return mine
+        names = owner_names(contacts)
+        if not contacts:
+            return query
+        found = match_owner(names, query)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise OwnerNotFound(f"'{query}' matches several owners: {', '.join(found)}", "give more of the name")
+        raise OwnerNotFound(f"no contact has the owner '{query}'",
+                            f"the owners are: {', '.join(names)}" if names else "no contact has an owner yet")
+
+    def owned(self, contacts: Sequence[Contact], owner: str) -> list[Contact]:
+        """The contacts of one owner (see owner_named); a name nobody has is an error listing the owners."""
+        from ..owners import owned_by
+
+        return owned_by(contacts, self.owner_named(contacts, owner)) if contacts else []
+
+    def me(self) -> str | None:
+        """Who runs this clone: pipe.yaml's (or .pipe/local.yaml's) owner, else git's user.name."""
+        from ..gitio import user_name
+
+        return self.store.config["owner"] or user_name(self.store.root)
+
+    def whose(self, contacts: Sequence[Contact], owner: str | None, team: bool) -> tuple[list[Contact], str | None]:
+        """The contacts a personal view shows, and whose they are (None: the only owner's, "team": everyone's).
+
+        --owner: that owner's; --team: everyone's; else, on a folder several owners share, your own.
+        """
+        from ..errors import UsageError
+        from ..owners import match_owner, owned_by, owner_names
+
+        if owner is not None and team:
+            raise UsageError("--owner and --team do not go together", "choose one")
+        if owner is not None:
+            name = self.owner_named(contacts, owner)
+            return owned_by(contacts, name), name
+        names = owner_names(contacts)
+        if len(names) <= 1:
+            return list(contacts), None
+        if team:
+            return list(contacts), "team"
+        me = self.me()
+        found = match_owner(names, me) if me else []
+        if len(found) != 1 and me:
+            found = [n for n in names if n.casefold() == me.split()[0].casefold()]
+        if len(found) == 1:
+            return owned_by(contacts, found[0]), found[0]
+        typer.echo(f"pipe: note: {len(names)} owners share this folder and you ({me or 'no owner set'}) are not one "
+                   "of them: showing everyone's; --owner NAME shows one owner's (set yours: owner in "
+                   ".pipe/local.yaml)", err=True)
+        return list(contacts), "team"
 
     def writable(self) -> None:
         """Refuse to change contacts while git is in the middle of a rebase or merge (a stopped sync).

@@ -138,7 +138,9 @@ def add(
 
 def list_(
     stage: list[str] = typer.Option([], "--stage", "-s", help="Only these stages (id, letter or Chinese); repeat."),
-    owner: str = typer.Option(None, "--owner", help="Only this owner's contacts (any case)."),
+    owner: str = typer.Option(None, "--owner",
+                              help="Only this owner's contacts (any case, first name or start of it)."),
+    team: bool = typer.Option(False, "--team", help="Everyone's contacts (on a folder several owners share)."),
     source: str = typer.Option(None, "--source", help="Only this kind of opportunity: candidate, suspect, inbound, "
                                "referral or fallback (English or Chinese)."),
     tag: list[str] = typer.Option([], "--tag", "-t", help="Only contacts with this tag; repeat for all of them."),
@@ -149,7 +151,9 @@ def list_(
     """List contacts, one line each: stage, company, next action, due date, days in the stage.
 
     Shows the pipeline (O, FA, C, B, A) unless --stage or --all says otherwise; sorted by stage,
-    then by due date.
+    then by due date. On a folder several owners share, your own contacts (pipe.yaml's or
+    .pipe/local.yaml's owner, else git's user.name); --owner or --team for others'. The footer
+    counts what the filter kept.
 
     \b
     Examples:
@@ -157,6 +161,7 @@ def list_(
       pipe list --stage B --stage A
       pipe list -s 有效潜在客户二 --format json
       pipe list --due --owner anna
+      pipe list --team --stage A
     """
     from ..listing import COLUMNS, HEADERS, Filter, counts_left_out, row, select
     from ..model import LADDER, PIPELINE, RESERVE
@@ -164,19 +169,20 @@ def list_(
 
     s = session()
     stages = stage_ids(stage) if stage else ((*LADDER, RESERVE) if all_ else PIPELINE)
-    flt = Filter(stages=stages, owner=owner, source=source_of(source) if source else None, tags=tuple(tag),
+    flt = Filter(stages=stages, source=source_of(source) if source else None, tags=tuple(tag),
                  due_by=s.today if due else None)
     loaded = s.load_all()
-    if owner is not None:
-        s.owned(loaded.contacts, owner)  # only to warn about a name nobody has
-    rows = [row(c, s.today) for c in select(loaded.contacts, flt)]
+    contacts, whose = s.whose(loaded.contacts, owner, team)
+    rows = [row(c, s.today) for c in select(contacts, flt)]
     out = render(rows, COLUMNS, fmt, HEADERS)
     if out:
         typer.echo(out)
     if fmt == "table":
-        hidden = counts_left_out(loaded.contacts, flt)
+        hidden = counts_left_out(contacts, flt)
         extra = ", ".join(f"{n} {k}" for k, n in sorted(hidden.items())) if not stage and not all_ else ""
-        typer.echo(f"{len(rows)} contact{'s' if len(rows) != 1 else ''}" + (f" ({extra} not shown: --all)" if extra else ""))
+        of = "" if whose is None else (" of the team" if whose == "team" else f" of {whose}")
+        typer.echo(f"{len(rows)} contact{'s' if len(rows) != 1 else ''}{of}"
+                   + (f" ({extra} not shown: --all)" if extra else ""))
 
 
 def show(

@@ -51,10 +51,10 @@ def review(
     s = session(write=apply)
     if explain is not None:
         raise typer.Exit(_explain(s, explain, rule, fmt))
-    flt = Filter(stages=stage_ids(stage) if stage else (*LADDER, RESERVE), owner=owner)
     everyone = s.load_all().contacts
     if owner is not None:
-        s.owned(everyone, owner)  # only to warn about a name nobody has
+        owner = s.owner_named(everyone, owner)  # any case, first word or start of the name; a miss lists them
+    flt = Filter(stages=stage_ids(stage) if stage else (*LADDER, RESERVE), owner=owner)
     contacts = select(everyone, flt)
     found = evaluate(contacts, s.store.config.values, s.today, only=rule)
     if apply:

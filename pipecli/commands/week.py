@@ -47,7 +47,10 @@ def _choice(value: str, allowed: tuple[str, ...], what: str = "format") -> str:
 def plan(
     week: bool = typer.Option(False, "--week", help="The seven days from today (the default)."),
     day: bool = typer.Option(False, "--day", help="Today only."),
-    owner: str = typer.Option(None, "--owner", help="Only this person's contacts."),
+    owner: str = typer.Option(None, "--owner", help="This person's contacts (any case, first name or start of it)."),
+    team: bool = typer.Option(False, "--team", help="Everyone's contacts (on a folder several owners share)."),
+    limit: int = typer.Option(None, "--limit", metavar="N",
+                              help="At most N items a category (default: week.list_limit; 0: every item)."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output format: table, markdown or json."),
 ) -> None:
     """Show the work of the week (or today) in the method's eight categories, in order.
@@ -60,9 +63,15 @@ def plan(
     a week, or on a Monday, the plan opens with prospecting: the new
     opportunities and first appointments the board needs this week.
 
+    On a folder several owners share, the plan is your own (pipe.yaml's or
+    .pipe/local.yaml's owner, else git's user.name); --owner or --team for
+    others'. Each category lists at most week.list_limit items, the overdue and
+    the most valuable first, then "and K more: pipe list ..."; JSON has all.
+
     \b
     Examples:
       pipe plan
+      pipe plan --team --limit 5
       pipe plan --day --owner anna
       pipe plan --format markdown > plan.md
       pipe plan --format json | jq '.categories[2].items'
@@ -75,14 +84,17 @@ def plan(
     _choice(fmt, PLAN_FORMATS)
     if week and day:
         raise UsageError("--week and --day do not go together", "choose one (the default is --week)")
+    if limit is not None and limit < 0:
+        raise UsageError(f"--limit {limit}: give 0 (every item) or more", "pipe plan --limit 10")
     s = session()
     loaded = s.load_all()
-    contacts = s.owned(loaded.contacts, owner) if owner is not None else loaded.contacts
+    contacts, whose = s.whose(loaded.contacts, owner, team)
     found = s.store.check(s.today, loaded)
     _warn_rules(s)
     result = plan_for(contacts, s.store.config, s.today, scope=DAY if day else WEEK,
-                      rejected=_rejected(found, loaded, contacts), owner=owner)
-    typer.echo(to_json(plan_data(result)) if fmt == "json" else plan_text(result, fmt))
+                      rejected=_rejected(found, loaded, contacts), owner=whose)
+    shown = s.store.config["week.list_limit"] if limit is None else limit
+    typer.echo(to_json(plan_data(result)) if fmt == "json" else plan_text(result, fmt, limit=shown))
 
 
 def report(
@@ -94,6 +106,8 @@ def report(
                             help="Output format: markdown, html or json (default: from --output's ending, else markdown)."),
     output: str = typer.Option(None, "--output", "-o", metavar="FILE",
                                help="Write to FILE (atomically; its folder is made) instead of stdout."),
+    full: bool = typer.Option(False, "--full",
+                              help="Every row in markdown and HTML (default: at most week.list_limit a section)."),
 ) -> None:
     """Write the weekly report: board, what moved, activity, conversion, findings, next week's plan.
 
@@ -105,6 +119,9 @@ def report(
     --format html is one self-contained page (inline styles, an SVG funnel, no
     scripts), fit for a browser or an e-mail. The same files and --today give
     the same bytes, so reports can be committed and diffed week to week.
+    Markdown and HTML summarise: counts, the largest closes, the board, the
+    findings by rule, at most week.list_limit rows a section; --full or
+    --format json has every row. The report is of everyone's contacts.
 
     \b
     Examples:
@@ -118,7 +135,7 @@ def report(
 
     from ..dates import parse_date
     from ..errors import FileProblem, UsageError
-    from ..funnel import by_owner
+    from ..funnel import by_owner, owned_by, owner_names
     from ..report import REPORT_FORMATS, report_output
     from ..store import write_atomic
     from ..week import report_for
@@ -138,13 +155,17 @@ def report(
     loaded = s.load_all()
     found = s.store.check(s.today, loaded)
     _warn_rules(s)
-    contacts = s.owned(loaded.contacts, owner) if owner is not None else loaded.contacts
+    if owner is not None:
+        owner = s.owner_named(loaded.contacts, owner)
+    contacts = owned_by(loaded.contacts, owner) if owner is not None else loaded.contacts
     groups = by_owner(contacts) if by else {}
-    reports = [report_for(contacts, s.store.config, s.today, first, owner="team" if by else owner,
-                          rejected=_rejected(found, loaded, contacts), people=max(len(groups), 1))]
+    shared = owner is None and len(owner_names(contacts)) > 1
+    reports = [report_for(contacts, s.store.config, s.today, first, owner="team" if by or shared else owner,
+                          rejected=_rejected(found, loaded, contacts))]
     reports += [report_for(group, s.store.config, s.today, first, owner=name,
                            rejected=_rejected(found, loaded, group)) for name, group in groups.items()]
-    text = report_output(reports, fmt, split=by is not None)
+    text = report_output(reports, fmt, split=by is not None,
+                         limit=0 if full else s.store.config["week.list_limit"])
     if output is None:
         typer.echo(text, nl=False)
         return
