@@ -124,8 +124,8 @@ def need_lines(board: Board) -> list[str]:
                      + (f"; short of the ideal: {short}." if short else "."))
     more = board.opportunities_needed
     if more:
-        lines.append(f"O {board.row(OPPORTUNITY).actual} of ideal {fmt_count(board.row(OPPORTUNITY).ideal)}: find "
-                     f"{more} new opportunit{'ies' if more != 1 else 'y'} to set the first appointments from.")
+        lines.append(f"Find {more} new opportunit{'ies' if more != 1 else 'y'} to set the first appointments from: "
+                     f"O {board.row(OPPORTUNITY).actual} of ideal {fmt_count(board.row(OPPORTUNITY).ideal)}.")
     return lines
 
 
@@ -291,7 +291,7 @@ def _stats_lines(stats: Stats) -> list[str]:
 def stats_text(stats: Stats, fmt: str) -> str:
     table = render(stats_rows(stats), STATS_COLUMNS, fmt, STATS_HEADERS, STATS_ALIGN)
     table = "\n".join(line.rstrip() for line in table.splitlines())
-    who = f" of {stats.owner}" if stats.owner else ""
+    who = " of the team" if stats.owner == "team" else (f" of {stats.owner}" if stats.owner else "")
     scope = f"stays entered since {stats.since}" if stats.since else "all history"
     if fmt == "markdown":
         return "\n".join([f"## Stats{who} on {stats.as_of} ({scope})", "", table, ""]

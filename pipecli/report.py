@@ -91,7 +91,8 @@ def prospecting_lines(p: Prospecting) -> list[str]:
         f"This week: find {_plural(p.opportunities, 'new opportunity', 'new opportunities')} and set "
         f"{_plural(p.first_appointments, 'first appointment')}.",
         f"The board: O {o.actual} of ideal {fmt_count(o.ideal)}, FA {fa.actual} of ideal {fmt_count(fa.ideal)}; "
-        f"expected closes {fmt_count(b.expected_closes)} for a target of {fmt_count(b.target)}: {target}.",
+        f"the pipeline supports {fmt_count(b.expected_from_pipeline)} closes a cycle for a target of "
+        f"{fmt_count(b.target)}: {target}.",
         f"Counted as the pace that keeps the board at its ideal (O {fmt_count(p.pace_opportunities)} and FA "
         f"{fmt_count(p.pace_first_appointments)} a week over a {round(p.cycle_weeks * 7)}-day cycle) plus the "
         f"shortfall made up over {_plural(p.catch_up_weeks, 'week')} (week.catch_up_weeks): "

@@ -101,20 +101,25 @@ def test_board_json_is_the_documented_contract(run: Run, reference: Path) -> Non
     assert set(data["classes"][0]) >= {"stage", "class", "actual", "ideal", "difference", "ratio", "per_close",
                                        "close_probability"}
     assert data["classes"][4] == {"stage": "a", "class": "A", "actual": 1, "ideal": 4.4, "difference": -3.4,
-                                  "ratio": 0.227, "per_close": 1.1, "close_probability": 0.9}
+                                  "ratio": 0.227, "per_close": 1.1, "close_probability": 0.909}  # 1 in 1.1
     assert data["cycle"] == {"start": "2026-09-02", "end": "2026-11-30", "days": 90}
     assert (data["reserve"], data["closed_this_cycle"], data["closed_before_cycle"]) == (6, 2, 2)
     assert [d["pattern"] for d in data["diagnosis"]] == ["prospecting-gap", "proposal-pending", "falling-back"]
     assert set(data["diagnosis"][0]) >= {"pattern", "evidence", "advice", "numbers"}
 
 
-def test_board_expected_closes_and_gap_in_the_output(run: Run, pipeline: Path) -> None:
-    write_shape(pipeline, {"O": 10, "C": 2, "B": 1})  # 2 x 0.25 + 1 x 0.5 = 1 expected; gap 3 -> 15 FA
+def test_board_support_gap_and_need_in_the_output(run: Run, pipeline: Path) -> None:
+    # FA 10 ÷ 5 = 2, C 4 ÷ 4 = 1, B 8 ÷ 2 = 4, A 5 ÷ 1.1 = 4.5: the pipeline supports 1 close (C); gap 3 -> 15 FA
+    write_shape(pipeline, {"O": 60, "FA": 10, "C": 4, "B": 8, "A": 5, "closed": 1})
     data = json.loads(run("board", "--format", "json").stdout)
-    assert (data["expected_closes"], data["gap"], data["first_appointments_needed"]) == (1, 3, 15)
-    out = run("board").stdout
-    assert "Expected closes this cycle: 1 = 0 closed + C 2×0.25 + B 1×0.5." in out
-    assert "Target 4: gap 3 closes, so 15 new first appointments needed (1 in 5 closes)." in out
+    assert (data["expected_from_pipeline"], data["expected_closes"], data["gap"]) == (1, 2, 3)
+    assert (data["first_appointments_needed"], data["narrowest"], data["short"]) == (15, "C", ["FA", "C"])
+    out = " ".join(run("board").stdout.split())
+    assert "This cycle: 1 closed of the target 4." in out
+    assert ("The pipeline supports 1 closes a cycle, what its narrowest class supports (C 4÷4 = 1; FA 10÷5 = 2, "
+            "B 8÷2 = 4, A 5÷1.1 = 4.5); forecast 2 = 1 closed + 1.") in out
+    assert ("Short of the ideal: FA 10 of 20, C 4 of 16. The pipeline lacks 3 closes for the target: 15 new first "
+            "appointments needed (1 in 5 closes).") in out
 
 
 def _two_owners(root: Path) -> None:
@@ -127,7 +132,8 @@ def _two_owners(root: Path) -> None:
 def test_board_for_one_owner(run: Run, pipeline: Path) -> None:
     _two_owners(pipeline)
     data = json.loads(run("board", "--owner", "ANNA", "--format", "json").stdout)
-    assert data["owner"] == "ANNA"
+    assert data["owner"] == "anna"  # the owner's name as the files spell it
+    assert data["whose"] == "anna"
     assert [c["actual"] for c in data["classes"]] == [3, 0, 0, 2, 0, 0]
 
 
@@ -143,7 +149,8 @@ def test_board_by_owner_gives_one_board_each_and_the_team(run: Run, pipeline: Pa
     out = run("board", "--by", "owner").stdout
     assert out.count("\nclass ") == 4
     assert "Board of Ben on 2026-11-30" in out
-    assert "Board of team on 2026-11-30" in out
+    assert ("Board of the team (2 owners and contacts with no owner, target 12: the sum of each owner's) on "
+            "2026-11-30") in out
 
 
 def test_board_as_of_rebuilds_the_classes_from_the_histories(run: Run, pipeline: Path) -> None:
@@ -169,7 +176,9 @@ def test_board_learn_says_when_the_history_is_too_short(run: Run, reference: Pat
     (reference / "pipe.yaml").write_text("funnel:\n  learn: true\n  learn_min_closed: 4\n", encoding="utf-8")
     data = json.loads(run("board", "--format", "json").stdout)
     assert data["ratios_source"] == "history"
-    assert data["classes"][0]["per_close"] == 20.25  # 81 contacts reached O, 4 closed
+    # 4 closed and 6 taken out at O reached an end: 10 per 4 closes (the 70 open at O to A are no failures);
+    # every contact that reached FA closed
+    assert [c["per_close"] for c in data["classes"][:5]] == [2.5, 1, 1, 1, 1]
     assert json.loads(run("board", "--no-learn", "--format", "json").stdout)["ratios_source"] == "settings"
 
 
@@ -190,8 +199,10 @@ def test_a_bad_funnel_setting_is_an_error_naming_the_key(run: Run, pipeline: Pat
 
 def test_pipe_init_writes_the_funnel_settings_commented(pipeline: Path) -> None:
     text = (pipeline / "pipe.yaml").read_text(encoding="utf-8")
-    for line in ("  ratios:", "    first-appointment: 5", "    a: 1.1", "    not-prospecting:", "      min_b_ratio: 1.5"):
+    for line in ("  ratios:", "    first-appointment:", "    a:", "    not-prospecting:", "      min_b_ratio: 1.5"):
         assert f"\n{line}\n" in text
+    assert "empty: 5, or 1 / its close chance when that is set" in text
+    assert "Chance that a first appointment closes; empty: 1 / its ratio (0.2)." in text
 
 
 def test_board_refuses_an_unknown_format_or_split(run: Run, pipeline: Path) -> None:
@@ -207,7 +218,7 @@ def test_board_refuses_an_unknown_format_or_split(run: Run, pipeline: Path) -> N
 def test_an_empty_pipeline_has_a_board(run: Run) -> None:
     result = run("board")
     assert result.exit_code == 0, result.output
-    assert "No pattern of the method stands out; see the gap above." in result.stdout
+    assert "not-prospecting: thin at the start: O + FA 0 vs ideal 80 (0%)" in result.stdout
     assert "15 new first appointments" not in result.stdout
     assert "20 new first appointments needed" in result.stdout  # 4 closes x 5
 
@@ -239,14 +250,17 @@ def _quiz_files(root: Path) -> None:
 def test_stats_makes_the_quiz_concrete(run: Run, pipeline: Path) -> None:
     _quiz_files(pipeline)
     out = " ".join(run("stats").stdout.split())  # as one line, however the terminal text wraps
-    assert ("At your closing ratio of 1 in 5, the 20 prospects you had are used up by the 4 you closed: "
-            "0 real prospects remain; you need 0 new first appointments to reach your target of 4 this cycle.") \
-        in out.replace("This cycle (2026-09-02 to 2026-11-30): a", "A")
-    assert "Closing ratio: 1 in 5 (4 closed of 20 contacts that reached a first appointment)." in out
+    # the board: FA 6 ÷ 5 = 1.2 is the narrowest, 2.8 closes short: 14 new first appointments
+    assert ("At the closing ratio of 1 in 5, the 20 prospects you had are used up by the 4 you closed: "
+            "0 real prospects remain; you need 14 new first appointments for the pipeline to support your target "
+            "of 4 a cycle (as pipe board says).") in out.replace("This cycle (2026-09-02 to 2026-11-30): a", "A")
+    assert ("Closing ratio: 1 in 1 (4 closed of the 4 contacts that reached an end, 0 taken out after a first "
+            "appointment; open contacts are not counted).") in out
     assert "Of the 16 contacts still in FA, C, B and A, about 16 have already left the sales process" in out
     quiz = json.loads(run("stats", "--format", "json").stdout)["quiz"]
     assert {k: quiz[k] for k in ("one_in", "had", "closed", "remain", "still_listed", "needed")} == {
-        "one_in": 5, "had": 20, "closed": 4, "remain": 0, "still_listed": 16, "needed": 0}
+        "one_in": 5, "had": 20, "closed": 4, "remain": 0, "still_listed": 16, "needed": 14}
+    assert json.loads(run("board", "--format", "json").stdout)["first_appointments_needed"] == 14
 
 
 def test_stats_json_steps(run: Run, pipeline: Path) -> None:
@@ -257,8 +271,12 @@ def test_stats_json_steps(run: Run, pipeline: Path) -> None:
     assert list(steps) == ["O→FA", "FA→C", "C→B", "B→A", "A→closed"]
     # B was entered by the 4 won, 3 still at B and 2 at A; the 4 won and the 2 at A moved on
     assert steps["B→A"] == {"step": "B→A", "stage": "b", "to": "a", "entered": 9, "moved_on": 6, "fell_back": 0,
-                            "reserve": 0, "still": 3, "conversion": 0.667, "median_days": 5}
-    assert data["closing_ratio"] == {"closed": 4, "first_appointments": 20, "ratio": 0.2, "one_in": 5}
+                            "reserve": 0, "still": 3, "conversion": 0.667, "median_days": 5, "jumped": 0}
+    ratio = {k: data["closing_ratio"][k] for k in ("closed", "first_appointments", "ratio", "one_in", "ended",
+                                                    "taken_out", "basis")}
+    # over the ends: the 16 still open are no failures (won ÷ all that reached FA would say 1 in 5)
+    assert ratio == {"closed": 4, "first_appointments": 20, "ratio": 1, "one_in": 1, "ended": 4, "taken_out": 0,
+                     "basis": "ended"}
 
 
 def test_stats_since_and_owner(run: Run, pipeline: Path) -> None:

@@ -6,9 +6,12 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
-from funnelkit import TODAY, UP_AND_DOWN, climb, contact, shaped
+import math
 
+import pytest
+from funnelkit import STAGE_FOR, TODAY, UP_AND_DOWN, climb, contact, shaped
+
+from pipecli.boardview import board_text, quiz_sentence
 from pipecli.funnel import (
     PATTERNS,
     FunnelRules,
@@ -16,6 +19,7 @@ from pipecli.funnel import (
     build_board,
     build_stats,
     current_cycle,
+    derive,
     learn,
     reached,
     stage_on,
@@ -58,25 +62,139 @@ def test_actual_difference_and_ratio_per_class() -> None:
     assert rows["a"].ratio == pytest.approx(1 / 4.4)
 
 
-def test_expected_closes_sum_counts_times_close_probabilities() -> None:
-    # 1 closed + 10 FA x 0.05 + 4 C x 0.25 + 2 B x 0.5 + 1 A x 0.9 = 1 + 0.5 + 1 + 1 + 0.9 = 4.4
+def test_each_class_supports_its_cards_over_its_ratio_and_the_pipeline_its_narrowest() -> None:
+    # FA 10 ÷ 5 = 2, C 4 ÷ 4 = 1, B 2 ÷ 2 = 1, A 1 ÷ 1.1 = 0.91: the pipeline supports 0.91 closes (A)
     board = build_board(shaped({"O": 30, "FA": 10, "C": 4, "B": 2, "A": 1, "closed": 1}), RULES, TODAY)
-    assert board.expected_from_pipeline == pytest.approx(3.4)
-    assert board.expected_closes == pytest.approx(4.4)
-    assert board.gap == 0
-    assert board.first_appointments_needed == 0
+    assert [round(board.row(s).supports, 2) for s in ("first-appointment", "c", "b", "a")] == [2, 1, 1, 0.91]
+    assert board.narrowest.stage == "a"
+    assert board.expected_from_pipeline == pytest.approx(1 / 1.1)
+    assert board.expected_closes == pytest.approx(1 + 1 / 1.1)  # the forecast: closed + what the pipeline supports
+    assert board.gap == pytest.approx(4 - 1 / 1.1)
+    assert board.first_appointments_needed == 16  # 3.09 closes x 5, rounded up
 
 
 def test_the_gap_is_turned_into_first_appointments_at_the_closing_ratio() -> None:
-    # 2 C x 0.25 + 1 B x 0.5 = 1.0 expected; target 4: gap 3 closes x 5 first appointments each = 15
+    # no first appointment at all: the pipeline supports nothing, 4 closes x 5 = 20
     board = build_board(shaped({"O": 10, "C": 2, "B": 1}), RULES, TODAY)
-    assert board.expected_closes == pytest.approx(1.0)
-    assert board.gap == pytest.approx(3.0)
-    assert board.first_appointments_needed == 15
-    # a fractional gap rounds up: 0.3 closes x 5 = 1.5 -> 2 first appointments
-    board = build_board(shaped({"C": 2, "B": 1, "A": 3, "closed": 0}), RULES, TODAY)  # 0.5 + 0.5 + 2.7 = 3.7
-    assert board.gap == pytest.approx(0.3)
+    assert (board.expected_from_pipeline, board.gap, board.first_appointments_needed) == (0, 4, 20)
+    # a fractional gap rounds up: C 15 ÷ 4 = 3.75 is the narrowest; 0.25 closes x 5 = 1.25 -> 2
+    board = build_board(shaped({"O": 60, "FA": 20, "C": 15, "B": 8, "A": 5}), RULES, TODAY)
+    assert board.gap == pytest.approx(0.25)
     assert board.first_appointments_needed == 2
+    # A 4 of 4.4 supports 3.64: a gap of 0.36 closes is 1.8 first appointments -> 2
+    board = build_board(shaped({"O": 60, "FA": 20, "C": 16, "B": 8, "A": 4}), RULES, TODAY)
+    assert [r.stage for r in board.short] == ["a"]
+    assert board.first_appointments_needed == 2
+
+
+# --- the one funnel model's properties, at several targets ----------------------------------------
+
+TARGETS = (1, 2, 3, 4, 7.5, 10, 30, 120)
+LETTERS = {"opportunity": "O", "first-appointment": "FA", "c": "C", "b": "B", "a": "A"}
+
+
+def _ideal_counts(rules: FunnelRules, target: float) -> dict[str, int]:
+    """The ideal board in whole cards: each class's ideal rounded up (4.4 A is 5 cards)."""
+    return {LETTERS[s]: math.ceil(round(target * rules.ratios[s], 6)) for s in LETTERS}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_board_holding_the_ideal_counts_is_on_track(target: float) -> None:
+    rules = replace(RULES, target_closes=target)
+    board = build_board(shaped(_ideal_counts(rules, target)), rules, TODAY)
+    assert board.gap == 0
+    assert board.first_appointments_needed == 0
+    assert board.opportunities_needed == 0
+    assert board.short == ()
+    assert board.expected_from_pipeline >= target - 1e-9
+
+
+@pytest.mark.parametrize("target", [10, 20, 30])  # the ideal is whole cards at these targets: exactly on track
+def test_exactly_the_ideal_supports_exactly_the_target(target: int) -> None:
+    rules = replace(RULES, target_closes=target)
+    board = build_board(shaped(_ideal_counts(rules, target)), rules, TODAY)
+    assert [r.actual for r in board.classes[:5]] == pytest.approx([r.ideal for r in board.classes[:5]])
+    assert board.expected_from_pipeline == pytest.approx(target)
+    assert board.first_appointments_needed == 0
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_scaling_every_class_by_k_scales_the_forecast_by_k(target: float, k: int) -> None:
+    rules = replace(RULES, target_closes=target)
+    shape = {"O": 7, "FA": 3, "C": 2, "B": 3, "A": 1, "closed": 1}
+    one = build_board(shaped(shape), rules, TODAY)
+    many = build_board(shaped({s: n * k for s, n in shape.items()}), rules, TODAY)
+    assert many.expected_closes == pytest.approx(k * one.expected_closes)
+    assert many.expected_from_pipeline == pytest.approx(k * one.expected_from_pipeline)
+    for s in ("first-appointment", "c", "b", "a"):
+        assert many.row(s).supports == pytest.approx(k * one.row(s).supports)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("short", ["O", "FA", "C", "B", "A"])
+def test_any_class_below_its_ideal_makes_the_need_positive_and_is_named(target: float, short: str) -> None:
+    rules = replace(RULES, target_closes=target)
+    counts = _ideal_counts(rules, target)
+    counts[short] = math.ceil(round(target * rules.ratios[STAGE_FOR[short]], 6)) - 1  # one card below the ideal
+    board = build_board(shaped(counts), rules, TODAY)
+    assert [LETTERS[r.stage] for r in board.short] == [short]
+    text = board_text(board, "table")
+    flat = " ".join(text.split())
+    if short == "O":  # first appointments are set from opportunities: the need is new opportunities
+        assert board.opportunities_needed == 1
+        assert f"Find 1 new opportunity to set the first appointments from: O {counts['O']} of ideal" in flat
+    else:
+        assert board.first_appointments_needed >= 1
+        assert f"Short of the ideal: {short} {counts[short]} of " in flat
+        assert f"{board.first_appointments_needed} new first appointment" in flat
+
+
+def test_ratios_and_close_chances_are_one_model_derived_from_each_other() -> None:
+    ratios, chances, apart = derive({}, {})
+    assert ratios == {"opportunity": 15, "first-appointment": 5, "c": 4, "b": 2, "a": 1.1}
+    assert chances == pytest.approx({"opportunity": 0, "first-appointment": 0.2, "c": 0.25, "b": 0.5, "a": 1 / 1.1})
+    assert apart == frozenset()
+    ratios, chances, apart = derive({"c": 5}, {"b": 0.4})  # a ratio gives the chance, a chance the ratio
+    assert (ratios["c"], chances["c"], ratios["b"], chances["b"]) == (5, 0.2, 2.5, 0.4)
+    assert apart == frozenset()
+    ratios, chances, apart = derive({"first-appointment": 5}, {"first-appointment": 0.05})  # both set, apart
+    assert (ratios["first-appointment"], chances["first-appointment"], apart) == (5, 0.05, {"first-appointment"})
+    rules = replace(RULES, ratios=ratios, probabilities=chances, by_chance=apart)
+    board = build_board(shaped({"FA": 20, "C": 16, "B": 8, "A": 5}), rules, TODAY)
+    assert board.row("first-appointment").supports == pytest.approx(1)  # 20 x 0.05: the chance, as set
+    assert board.first_appointments_per_close == 20  # and the need is counted at 1 in 20, as printed
+    assert "are both set and disagree" in " ".join(board_text(board, "table").split())
+
+
+def test_the_funnel_settings_in_pipe_yaml_derive_each_other() -> None:
+    from pipecli.config import validate
+
+    rules = FunnelRules.from_config(validate({"funnel": {"close_probability": {"first-appointment": 0.25}}}))
+    assert rules.ratios["first-appointment"] == 4
+    assert rules.by_chance == frozenset()
+    rules = FunnelRules.from_config(validate({"funnel": {"ratios": {"a": 1.25}}}))
+    assert rules.probabilities["a"] == 0.8
+
+
+@pytest.mark.parametrize("target", [4, 10])
+def test_covered_never_hides_a_thin_front(target: int) -> None:
+    """O at 10% and FA at 20% of the ideal, the rest ideal, and the target already closed this cycle."""
+    rules = replace(RULES, target_closes=target)
+    counts = _ideal_counts(rules, target)
+    counts.update(O=round(0.1 * counts["O"]), FA=round(0.2 * counts["FA"]), closed=target)
+    board = build_board(shaped(counts), rules, TODAY)
+    assert board.target_reached
+    assert [f.pattern for f in board.findings] == ["not-prospecting"]
+    evidence = " ".join(board.findings[0].evidence.split())
+    assert f"This cycle's target is met ({target} closed), but the next cycle lacks" in evidence
+    assert f"{board.first_appointments_needed} new first appointments" in evidence
+    assert board.first_appointments_needed == math.ceil(round((target - counts["FA"] / 5) * 5, 6))
+    flat = " ".join(board_text(board, "table").split())
+    assert "No pattern of the method stands out" not in flat
+    assert "covered" not in flat
+    assert f"the target of {target} is reached" in flat
+    assert "The pipeline lacks" in flat and "for the next cycle" in flat
 
 
 def test_the_settings_size_the_ideal() -> None:
@@ -124,8 +242,12 @@ SHAPES: list[tuple[str, dict[str, int], list[str]]] = [
     ("two patterns", {"O": 60, "FA": 2, "C": 16, "B": 14, "A": 1}, ["prospecting-gap", "proposal-pending"]),
     # near the ideal but not a funnel (more C than FA): no pattern claims it
     ("not decreasing", {"O": 60, "FA": 14, "C": 20, "B": 8, "A": 4}, []),
-    # nothing at all
-    ("empty", {}, []),
+    # nothing at all: a thin front is always named
+    ("empty", {}, ["not-prospecting"]),
+    # the target closed this cycle, the front thin, the back light: still named
+    ("closed, thin front", {"O": 6, "FA": 4, "C": 16, "B": 8, "A": 0, "closed": 4}, ["not-prospecting"]),
+    # O present, FA thin enough to make the front thin but not a hole (O + FA 50%): the gap at FA, not both
+    ("front thin at FA", {"O": 30, "FA": 10, "C": 16, "B": 8, "A": 5, "closed": 4}, ["prospecting-gap"]),
 ]
 
 
@@ -241,25 +363,43 @@ def test_a_close_on_the_board_as_of_a_date_belongs_to_that_dates_cycle() -> None
 # --- learning the person's own ratios -------------------------------------------------------------
 
 
+def _lost(slug: str, at: str) -> Contact:
+    """A contact that climbed to `at`, then was taken out to the reserve."""
+    history = [*climb(STAGE_FOR[at], D(80)), {"date": D(10), "from": STAGE_FOR[at], "to": "reserve", "reason": "no"}]
+    return contact(slug, "reserve", history=history)
+
+
 def _career(closed: int) -> list[Contact]:
-    """20 contacts: all reached O; 10 FA; 8 C; 6 B; `closed` of the 6 closed, the rest stay at A."""
-    stages = ["O"] * 10 + ["FA"] * 2 + ["C"] * 2 + ["closed"] * closed + ["A"] * (6 - closed)
-    return [contact(f"k-{i}", s) for i, s in enumerate(stages)]
+    """`closed` closed; taken out: 5 at O, 3 at FA, 2 at C; open: 10 at O, 2 at FA, 1 at A."""
+    out = [contact(f"won-{i}", "closed") for i in range(closed)]
+    out += [_lost(f"lost-{at}-{i}", at) for at, n in (("O", 5), ("FA", 3), ("C", 2)) for i in range(n)]
+    return out + [contact(f"open-{i}", s) for i, s in enumerate(["O"] * 10 + ["FA"] * 2 + ["A"])]
 
 
 def test_reached_counts_each_contact_once_at_every_class_it_passed() -> None:
-    assert reached(_career(5)) == {"opportunity": 20, "first-appointment": 10, "c": 8, "b": 6, "a": 6, "closed": 5}
+    assert reached(_career(5)) == {"opportunity": 28, "first-appointment": 13, "c": 8, "b": 6, "a": 6, "closed": 5}
     assert reached(_career(5), since=TODAY)["opportunity"] == 0
 
 
-def test_learned_ratios_replace_the_defaults_with_enough_history() -> None:
+def test_learned_ratios_count_the_contacts_that_reached_an_end_not_the_open_ones() -> None:
     learned = learn(_career(5), RULES, TODAY)
     assert learned.source == "history"
-    assert learned.rules.ratios == {"opportunity": 4, "first-appointment": 2, "c": 1.6, "b": 1.2, "a": 1.2}
+    # ended at O or beyond: 5 won + 10 lost = 15; at FA: 5 + 5; at C: 5 + 2; B and A: only the won
+    assert learned.rules.ratios == {"opportunity": 3, "first-appointment": 2, "c": 1.4, "b": 1, "a": 1}
     assert learned.rules.probabilities["first-appointment"] == pytest.approx(0.5)
     board = build_board(_career(5), RULES, TODAY, learn_ratios=True)
-    assert board.row("opportunity").ideal == 16  # 4 closes x 4
+    assert board.row("opportunity").ideal == 12  # 4 closes x 3
     assert board.ratios_source == "history"
+
+
+def test_learned_ratios_are_rounded_as_printed_and_used_so() -> None:
+    contacts = [contact(f"won-{i}", "closed") for i in range(6)] + [_lost(f"lost-{i}", "FA") for i in range(10)]
+    learned = learn(contacts, RULES, TODAY)
+    assert learned.rules.ratios["first-appointment"] == 2.67  # 16 ÷ 6 = 2.666..., printed and used as 2.67
+    assert "FA 2.67" in learned.note
+    board = build_board(contacts, RULES, TODAY, learn_ratios=True)
+    assert board.first_appointments_per_close == 2.67
+    assert board.first_appointments_needed == math.ceil(round(4 * 2.67, 6))  # nothing open: the whole target
 
 
 def test_learning_says_so_when_the_history_is_too_short() -> None:
@@ -310,29 +450,46 @@ def _quiz_pipeline() -> list[Contact]:
 
 def test_the_quiz_one_in_five_twenty_prospects_four_closed_leaves_none() -> None:
     stats = build_stats(_quiz_pipeline(), RULES, TODAY)
-    assert stats.closing_ratio == pytest.approx(1 / 5)  # 4 closed of 20 that reached FA
+    assert stats.closing_ratio == 1  # 4 closed of the 4 that reached an end: the 16 open ones are no failures
     q = stats.quiz
-    assert (q.one_in, q.source) == (5, "settings")  # 4 closed sales: too few to trust, the setting says 1 in 5 too
+    assert (q.one_in, q.source) == (5, "settings")  # the board's ratio
     assert (q.had, q.closed, q.still_listed) == (20, 4, 16)
     assert q.used == 20
     assert q.remain == 0
     assert q.stale == 16
-    assert q.needed == 0  # the target of 4 is met
+    board = build_board(_quiz_pipeline(), RULES, TODAY)
+    assert q.needed == board.first_appointments_needed == 14  # FA 6 ÷ 5 = 1.2 supported: 2.8 closes x 5
 
 
-def test_the_quiz_uses_the_history_ratio_when_there_is_enough_and_counts_what_is_needed() -> None:
-    rules = replace(RULES, learn_min_closed=4, target_closes=6)
-    q = build_stats(_quiz_pipeline(), rules, TODAY).quiz
-    assert (q.one_in, q.source) == (5, "history")
-    assert q.needed == 10  # 2 more closes x 5 first appointments, and no real prospect left
+def test_the_quiz_takes_the_boards_learned_ratio_and_need() -> None:
+    contacts = _quiz_pipeline() + [_lost(f"lost-{i}", "FA") for i in range(6)]
+    rules = replace(RULES, learn_min_closed=4, learn=True)
+    stats = build_stats(contacts, rules, TODAY)
+    board = build_board(contacts, rules, TODAY)
+    assert board.ratios_source == "history"
+    assert (stats.quiz.one_in, stats.quiz.source) == (board.first_appointments_per_close, "history") == (2.5, "history")
+    assert stats.quiz.needed == board.first_appointments_needed
+
+
+def test_the_quiz_counts_whole_people() -> None:
+    # 1 in 2.67 (learned: 16 ended at FA, 6 won), 30 prospects this cycle, 4 closed: 10.68 used,
+    # 19 whole prospects remain (not 19.32)
+    contacts = _quiz_pipeline() + [contact(f"won-old-{i}", "closed", start=D(300), closed={"date": D(200), "value": 1})
+                                   for i in range(2)] + [_lost(f"lost-{i}", "FA") for i in range(10)]
+    stats = build_stats(contacts, replace(RULES, learn=True), TODAY)
+    q = stats.quiz
+    assert q.one_in == 2.67
+    assert (q.had, q.closed) == (30, 4)
+    assert q.remain == 19 and isinstance(q.remain, int)
+    assert q.stale == 0 and isinstance(q.stale, int)
+    assert "19 real prospects remain" in quiz_sentence(stats)
 
 
 def test_the_quiz_with_prospects_left() -> None:
-    # 1 in 5, 20 prospects, 2 closed: 10 used up, 10 remain; 2 more closes need 10, all there already
+    # 1 in 5, 20 prospects, 2 closed: 10 used up, 10 remain
     contacts = _quiz_pipeline()
     contacts[2] = contact("won-2", "A", start=D(80))
     contacts[3] = contact("won-3", "A", start=D(80))
     q = build_stats(contacts, RULES, TODAY).quiz
-    assert (q.had, q.closed, q.remain, q.needed) == (20, 2, 10, 0)
-    q = build_stats(contacts, replace(RULES, target_closes=5), TODAY).quiz
-    assert q.needed == 5  # 3 closes x 5 = 15 first appointments, 10 real prospects left
+    assert (q.had, q.closed, q.remain) == (20, 2, 10)
+    assert q.needed == build_board(contacts, RULES, TODAY).first_appointments_needed

@@ -218,7 +218,8 @@ def test_prospecting_counts_the_pace_and_the_boards_shortfall() -> None:
     assert empty.first_appointments_needed == 20  # gap 4 closes at 1 in 5
     assert p.opportunities == 20  # ceil(4.67 + 60 / 4)
     assert p.first_appointments == 7  # ceil(1.56 + 20 / 4)
-    full = build_board([mk(f"o{i}", "opportunity") for i in range(70)]
+    full = build_board([mk(f"{stage}{i}", stage) for stage, n in (("opportunity", 70), ("first-appointment", 20),
+                                                                  ("c", 16), ("a", 5)) for i in range(n)]
                        + [mk(f"b{i}", "b", criteria=criteria()) for i in range(8)], FunnelRules(), TODAY)
     q = Prospecting(full, catch_up_weeks=4)
     assert q.short_opportunities == 0

@@ -92,17 +92,21 @@ def test_plan_json_lists_the_eight_categories_with_their_contacts() -> None:
     assert items["admin"][0] == "weekly report"
     first = data["categories"][2]["items"][0]
     assert (first["overdue"], first["due"], first["action"]) == (True, "2026-11-28", "follow up on the quote")
-    assert data["prospecting"]["opportunities"] == 17
-    assert data["prospecting"]["first_appointments"] == 2
+    # the demo is shared by three owners and the one running the tests is none of them: the team's plan, target 12
+    assert data["owner"] == "team"
+    assert data["prospecting"]["opportunities"] == 57  # 14 a week for the ideal, 169 short over 4 weeks
+    assert data["prospecting"]["first_appointments"] == 19  # 4.7 a week, 57 needed over 4 weeks
+    assert data["prospecting"]["first_appointments_needed"] == json.loads(ok(demo("board", "-f", "json")))[
+        "first_appointments_needed"]
 
 
 def test_plan_day_owner_and_the_prospecting_block() -> None:
-    table = ok(demo("plan"))
-    assert table.startswith("Plan for the week 2026-11-30 to 2026-12-06\n\nProspecting first")
-    assert "This week: find 17 new opportunities and set 2 first appointments." in table
+    table = ok(demo("plan", "--team"))
+    assert table.startswith("Plan of the team for the week 2026-11-30 to 2026-12-06\n\nProspecting first")
+    assert "This week: find 57 new opportunities and set 19 first appointments." in table
     assert "\n3. A to close (1)\n" in table
-    tuesday = ok(demo("plan", "--day", today="2026-12-01"))
-    assert tuesday.startswith("Plan for Tue 2026-12-01\n\n1. New contacts")  # no prospecting on a Tuesday
+    tuesday = ok(demo("plan", "--day", "--team", today="2026-12-01"))
+    assert tuesday.startswith("Plan of the team for Tue 2026-12-01\n\n1. New contacts")  # no prospecting on Tuesday
     monday = ok(demo("plan", "--day"))
     assert "Prospecting first" in monday
     mine = json.loads(ok(demo("plan", "--owner", "ben", "-f", "json")))
@@ -210,9 +214,10 @@ def test_report_movement_across_the_period_boundary(pipeline: Path, run: Run) ->
 def test_report_markdown_sections_in_order() -> None:
     text = ok(demo("report", "--since", "2026-11-01"))
     heads = [line for line in text.splitlines() if line.startswith("## ")]
-    assert heads == ["## Board on 2026-11-30", "## What moved", "## Activity", "## Conversion",
-                     "## Review findings (14)", "## Plan for the week 2026-11-30 to 2026-12-06"]
-    assert text.startswith("# Weekly report: 2026-11-01 to 2026-11-30\n")
+    assert heads == ["## Board of the team (3 owners, target 12: the sum of each owner's) on 2026-11-30",
+                     "## What moved", "## Activity", "## Conversion",
+                     "## Review findings (14)", "## Plan of the team for the week 2026-11-30 to 2026-12-06"]
+    assert text.startswith("# Weekly report of the team: 2026-11-01 to 2026-11-30\n")
     assert "### Closes (3)" in text
     assert "90,000" in text
 
@@ -264,8 +269,8 @@ def test_report_html_is_one_self_contained_page() -> None:
     rects = root.findall("{http://www.w3.org/2000/svg}rect")
     assert len(rects) == 6 * 2 + 2  # per class the ideal and the actual bar, then the legend
     texts = [t.text for t in root.findall("{http://www.w3.org/2000/svg}text")]
-    assert "11 of 60 (18%)" in texts
-    assert "4 of 4.4 (91%)" in texts
+    assert "11 of 180 (6%)" in texts  # the team's board: three owners' targets of 4
+    assert "4 of 13.2 (30%)" in texts
     assert "<table" in page.split("</svg>")[1]  # the numbers as a table too, for mail that drops the SVG
     assert "overdue</span>" in page
     assert "Sent to the reserve (12)" in page
@@ -281,7 +286,7 @@ def test_report_by_owner_and_for_one_owner() -> None:
     assert {f["owner"] for f in anna["findings"]} == {"anna"}
     text = ok(demo("report", "--by", "owner"))
     assert text.count("\n---\n") == 3
-    assert text.startswith("# Weekly report of team:")
+    assert text.startswith("# Weekly report of the team:")
 
 
 def test_report_output_writes_the_file_atomically(tmp_path: Path) -> None:
@@ -362,7 +367,7 @@ def test_the_cron_script_writes_the_weeks_report_and_commits_exactly_it(tmp_path
     assert _git(sales, "log", "-1", "--format=%s").strip() == "report: week 2026-W49"
     assert _git(sales, "show", "--name-only", "--format=", "HEAD").split() == ["reports/2026-W49.md"]
     report = (sales / "reports" / "2026-W49.md").read_text(encoding="utf-8")
-    assert report.startswith("# Weekly report: 2026-11-28 to 2026-12-04\n")
+    assert report.startswith("# Weekly report of the team: 2026-11-28 to 2026-12-04\n")
     assert _git(sales, "show", "HEAD:reports/2026-W49.md") == report
     status = _git(sales, "status", "--porcelain")
     assert "A  staged.txt" in status

@@ -100,7 +100,7 @@ def stats(
     """
     from ..boardview import stats_data, stats_text
     from ..dates import parse_date
-    from ..funnel import FunnelRules, build_stats, owned_by
+    from ..funnel import FunnelRules, build_stats, owned_by, owner_names
     from ..render import to_json
 
     _format(fmt)
@@ -109,6 +109,8 @@ def stats(
     if owner is not None:
         owner = s.owner_named(contacts, owner)
         contacts = owned_by(contacts, owner)
+    if owner is None and len(owner_names(contacts)) > 1:
+        owner = "team"
     result = build_stats(contacts, FunnelRules.from_config(s.store.config), s.today,
                          since=parse_date(since, s.today) if since else None, owner=owner)
     typer.echo(to_json(stats_data(result)) if fmt == "json" else stats_text(result, fmt))
