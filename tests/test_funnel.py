@@ -11,7 +11,7 @@ import math
 import pytest
 from funnelkit import STAGE_FOR, TODAY, UP_AND_DOWN, climb, contact, shaped
 
-from pipecli.boardview import board_text, quiz_sentence
+from pipecli.boardview import board_text, closing_text, quiz_sentence
 from pipecli.funnel import (
     PATTERNS,
     FunnelRules,
@@ -25,7 +25,7 @@ from pipecli.funnel import (
     stage_on,
     stays,
 )
-from pipecli.model import Contact
+from pipecli.model import Contact, contact_from_data
 
 RULES = FunnelRules()
 
@@ -493,3 +493,136 @@ def test_the_quiz_with_prospects_left() -> None:
     q = build_stats(contacts, RULES, TODAY).quiz
     assert (q.had, q.closed, q.remain) == (20, 2, 10)
     assert q.needed == build_board(contacts, RULES, TODAY).first_appointments_needed
+
+
+# --- the prospecting shapes never contradict, and a thin front is always named ----------------------
+
+
+@pytest.mark.parametrize("closed", [0, 4])
+@pytest.mark.parametrize("a", [0, 4, 8])
+def test_not_prospecting_and_prospecting_gap_never_hold_together(closed: int, a: int) -> None:
+    for o in range(0, 91, 6):
+        for fa in range(0, 31, 3):
+            found = patterns({"O": o, "FA": fa, "C": 16, "B": 8, "A": a, "closed": closed})
+            assert not {"not-prospecting", "prospecting-gap"} <= set(found), (o, fa, found)
+            if (o + fa) / 80 <= 0.5:  # a thin front, with the default thresholds: always named
+                assert {"not-prospecting", "prospecting-gap"} & set(found), (o, fa, found)
+
+
+def test_a_thin_front_with_opportunities_present_is_a_prospecting_gap_and_says_why() -> None:
+    board = build_board(shaped({"O": 30, "FA": 10, "C": 16, "B": 8, "A": 5, "closed": 4}), RULES, TODAY)
+    (finding,) = board.findings
+    assert finding.pattern == "prospecting-gap"
+    flat = " ".join(finding.evidence.split())
+    assert "a hole at FA 10 vs ideal 20 (50%)" in flat
+    assert "so this and not not-prospecting" in flat
+
+
+# --- honest ratios --------------------------------------------------------------------------------
+
+
+def _ends_folder() -> list[Contact]:
+    """3 closed, 2 taken out after FA, 5 open at FA, 4 taken out at O (never reached FA)."""
+    won = [contact(f"won-{i}", "closed", start=D(60), closed={"date": D(20), "value": 1}) for i in range(3)]
+    return (won + [_lost(f"lost-fa-{i}", "FA") for i in range(2)] + [contact(f"fa-{i}", "FA") for i in range(5)]
+            + [_lost(f"lost-o-{i}", "O") for i in range(4)])
+
+
+def test_the_closing_ratio_counts_the_contacts_that_reached_an_end() -> None:
+    stats = build_stats(_ends_folder(), RULES, TODAY)
+    assert (stats.closed, stats.ended, stats.taken_out) == (3, 5, 2)  # the 5 open are no failures, O never reached FA
+    assert stats.closing_ratio == pytest.approx(3 / 5)
+    assert stats.first_appointments == 10  # won ÷ reached FA would have said 3 in 10
+    assert "1 in 1.7 (3 closed of the 5 contacts that reached an end, 2 taken out" in closing_text(stats)
+
+
+def test_a_periods_ratio_needs_enough_ends() -> None:
+    stats = build_stats(_ends_folder(), RULES, TODAY, since=D(30))  # the 5 ends are inside the period
+    assert (stats.closed, stats.ended) == (3, 5)
+    assert stats.closing_ratio is None  # fewer than funnel.min_ends (10)
+    assert "too few ends to tell (3 closed of the 5 contacts" in closing_text(stats)
+    assert "at least 10 needed: funnel.min_ends" in closing_text(stats)
+    enough = build_stats(_ends_folder(), replace(RULES, min_ends=5), TODAY, since=D(30))
+    assert enough.closing_ratio == pytest.approx(3 / 5)
+    later = build_stats(_ends_folder(), replace(RULES, min_ends=1), TODAY, since=D(15))  # closes on D-20: outside
+    assert (later.closed, later.ended) == (0, 2)
+
+
+def test_closed_never_exceeds_the_ends_it_is_counted_over() -> None:
+    contacts = _ends_folder() + [contact(f"old-{i}", "closed", start=D(300), closed={"date": D(250), "value": 1})
+                                 for i in range(7)]
+    for since in (None, D(400), D(100), D(30), D(5), TODAY):
+        stats = build_stats(contacts, replace(RULES, min_ends=1), TODAY, since=since)
+        assert 0 <= stats.closed <= stats.ended, since
+
+
+# --- history that is not evidence -----------------------------------------------------------------
+
+
+def _jumped(slug: str, *, imported: bool = False, into: str = "c") -> Contact:
+    """Added at O (or imported straight into `into`), then a forced or imported leap to closed."""
+    flag = {"imported": True} if imported else {"forced": True, "reason": "bulk load"}
+    if imported:
+        history = [{"date": D(50), "to": into, **flag}, {"date": D(20), "from": into, "to": "closed", **flag}]
+    else:
+        history = [{"date": D(50), "to": "opportunity"}, {"date": D(20), "from": "opportunity", "to": "closed", **flag}]
+    return contact(slug, "closed", history=history, closed={"date": D(20), "value": 1})
+
+
+def test_a_forced_leap_is_no_evidence_of_the_rungs_it_jumped() -> None:
+    stats = build_stats([_jumped("j-0"), _jumped("j-1")], RULES, TODAY)
+    o, fa, c, b, a = stats.steps
+    assert (o.entered, o.moved_on, o.jumped, o.conversion) == (2, 0, 2, None)
+    assert [s.entered for s in (fa, c, b, a)] == [0, 0, 0, 0]
+    assert reached([_jumped("j-0")]) == {"opportunity": 1, "first-appointment": 0, "c": 0, "b": 0, "a": 0, "closed": 1}
+
+
+def test_an_imported_history_counts_only_the_rungs_it_landed_on() -> None:
+    contacts = [_jumped(f"imp-{i}", imported=True) for i in range(4)]
+    stats = build_stats(contacts, RULES, TODAY)
+    o, fa, c, b, a = stats.steps
+    assert (c.entered, c.moved_on, c.jumped) == (4, 0, 4)  # nobody moved on from C to B: nobody was ever a B
+    assert (o.entered, fa.entered, b.entered, a.entered) == (0, 0, 0, 0)
+    assert reached(contacts) == {"opportunity": 0, "first-appointment": 0, "c": 4, "b": 0, "a": 0, "closed": 4}
+
+
+def test_learning_skips_the_rungs_forced_and_imported_moves_jumped() -> None:
+    contacts = [_jumped(f"imp-{i}", imported=True) for i in range(3)] + [_jumped(f"f-{i}") for i in range(3)]
+    learned = learn(contacts, RULES, TODAY)
+    assert learned.source == "history"
+    assert learned.rules.ratios["b"] == 2 and learned.rules.ratios["a"] == 1.1  # not 1: nobody stood at B or A
+    assert "B, A from pipe.yaml (no closed sale stood there)" in learned.note
+    assert learned.rules.ratios["c"] == 1  # 3 imported at C, all closed
+
+
+def test_a_forced_move_of_one_rung_jumps_nothing() -> None:
+    history = [*climb("c", D(50)), {"date": D(20), "from": "c", "to": "b", "forced": True, "reason": "trust me"}]
+    stats = build_stats([contact("one", "b", history=history)], RULES, TODAY)
+    c = stats.steps[2]
+    assert (c.entered, c.moved_on, c.jumped) == (1, 1, 0)
+
+
+def test_a_contact_with_no_date_is_not_on_a_past_board() -> None:
+    undated = contact_from_data("undated", {"id": "u", "name": "No Date", "stage": "b"})
+    dated = contact("dated", "B", start=D(60))
+    past = build_board([undated, dated], RULES, D(30), from_history=True)
+    assert past.row("b").actual == 1 and past.undated == 1
+    assert "Left out: 1 contact with no date at all" in " ".join(board_text(past, "table").split())
+    now = build_board([undated, dated], RULES, TODAY)  # today's board reads the stage as written
+    assert now.row("b").actual == 2 and now.undated == 0
+
+
+def test_rules_that_count_days_cannot_evaluate_a_contact_with_no_date() -> None:
+    from pipecli.config import Config
+    from pipecli.rules import evaluate, explain
+
+    undated = contact_from_data("undated", {"id": "u", "name": "No Date", "stage": "opportunity"})
+    found = evaluate([undated], Config().values, TODAY)
+    assert [(v.rule.id, v.status) for v in found] == [("stalled", "cannot-evaluate")]
+    assert "no date at all (no created, no history)" in found[0].why
+    called = contact_from_data("called", {"id": "k", "name": "Called", "stage": "opportunity",
+                                          "activities": [{"date": D(100), "kind": "call", "outcome": "talked"}]})
+    assert [(v.rule.id, v.status) for v in evaluate([called], Config().values, TODAY)] == [("stalled", "fires")]
+    by_rule = {v.rule.id: v.status for v in explain(undated, Config().values, TODAY)}
+    assert by_rule["stalled"] == "cannot-evaluate"
+    assert by_rule["no-response"] == "does-not-fire"  # no date needed to see nobody was called
