@@ -2,6 +2,10 @@
 
     python benchmarks/generate.py DIR --count 10000 [--seed 1] [--today 2026-11-27] [--owners 5]
 
+With more owners than the eight short names (--owners 30: a sales team), the owners are full
+names ("Anna Berg", "Ben Hansen", ...), and .pipe/local.yaml makes the first of them this
+clone's owner, as on a team member's laptop.
+
 Every generated file passes `pipe check` on or after --today: histories lead to the stage,
 dates are real and not in the future, evidence matches the class (an A has its verbal yes, a B
 its five criteria). Some contacts are soft no's on purpose (unanswered calls, long deferrals,
@@ -194,6 +198,13 @@ def contact(rng: random.Random, index: int, today: date, owners: tuple[str, ...]
     return slugify(name, PINYIN), data
 
 
+def team(owners: int) -> tuple[str, ...]:
+    """The owners of the pipeline: the short names, or for a bigger team as many distinct full names."""
+    if owners <= len(OWNERS):
+        return OWNERS[: max(1, owners)]
+    return tuple(f"{FIRST[i % len(FIRST)]} {LAST[(i + i // len(FIRST)) % len(LAST)]}" for i in range(owners))
+
+
 def generate(root: Path, count: int, seed: int, today: date, owners: int) -> None:
     rng = random.Random(seed)
     contacts = root / "contacts"
@@ -201,7 +212,10 @@ def generate(root: Path, count: int, seed: int, today: date, owners: int) -> Non
     config = root / "pipe.yaml"
     if not config.exists():
         config.write_text("mode: field\nsales_cycle_days: 90\ntarget_closes: 4\n", encoding="utf-8")
-    chosen = OWNERS[: max(1, min(owners, len(OWNERS)))]
+    chosen = team(owners)
+    if owners > len(OWNERS):
+        (root / ".pipe").mkdir(exist_ok=True)
+        (root / ".pipe" / "local.yaml").write_text(f"owner: {chosen[0]}\n", encoding="utf-8")
     used: set[tuple[str, str]] = set()
     slugs: set[str] = set()
     for index in range(count):

@@ -1,12 +1,15 @@
 """Time pipe as whole processes against floors measured in the same run, and print the table.
 
-    python benchmarks/run.py [--sizes 1000,10000,100000] [--runs 5] [--work DIR]
+    python benchmarks/run.py [--sizes 1000,10000,100000] [--runs 5] [--work DIR] [--team-sizes 1000,10000]
 
 Each figure is the median wall time of --runs runs after one warm-up run. Floors:
 - read floor: a Python process that lists the contacts folder and reads every file's bytes;
 - parse floor: a Python process that parses every file with PyYAML's C loader;
 - help floor: a bare `python -c "import typer"`.
 The pipelines are made by benchmarks/generate.py (kept in --work between runs of this script).
+The team pipelines (--team-sizes, default the sizes up to 10,000) have 30 owners: board (the
+team's), plan (this clone's owner's, the default), plan --team and report are timed against the
+team's board, and the report's markdown is measured in bytes and lines (it is bounded: a summary).
 
 pipe runs from this checkout, from bytecode as an installed package does (pip compiles it at
 install): the bytecode is kept in --work, so a PYTHONDONTWRITEBYTECODE in the environment does
@@ -75,13 +78,45 @@ def has(command: str) -> bool:
     return subprocess.run([*PIPE, command, "--help"], capture_output=True, env=ENV).returncode == 0
 
 
-def pipeline(work: Path, size: int) -> Path:
-    root = work / f"p{size}"
+def pipeline(work: Path, size: int, owners: int = 5) -> Path:
+    root = work / (f"p{size}" if owners == 5 else f"p{size}-{owners}owners")
     if not (root / "contacts").is_dir() or len(os.listdir(root / "contacts")) != size:
         shutil.rmtree(root, ignore_errors=True)
-        subprocess.run([sys.executable, str(HERE / "generate.py"), str(root), "--count", str(size), "--seed", "1"],
-                       check=True)
+        subprocess.run([sys.executable, str(HERE / "generate.py"), str(root), "--count", str(size), "--seed", "1",
+                        "--owners", str(owners)], check=True)
     return root
+
+
+TEAM = 30  # owners of the team pipelines
+
+
+def team_section(work: Path, sizes: list[int], runs: int, today: list[str],
+                 add: Callable[[str, str, float, float, str], None]) -> list[str]:
+    """Board, plan and report on 30-owner pipelines; returns the lines on growth and the report's size."""
+    notes: list[str] = []
+    first: dict[str, float] = {}
+    for size in sizes:
+        root = pipeline(work, size, TEAM)
+        base = [*PIPE, "-C", str(root), *today, "--no-commit"]
+        label = f"{size:,}"
+        board = median([*base, "board"], runs)
+        add(f"pipe board ({TEAM} owners)", label, board, board, "the team's board")
+        times = {"board": board}
+        for name, argv in (("plan", ["plan"]), ("plan --team", ["plan", "--team"]), ("report", ["report"])):
+            times[name] = median([*base, *argv], runs)
+            add(f"pipe {name} ({TEAM} owners)", label, times[name], board, "about pipe board, linear")
+        text = subprocess.run([*base, "report"], capture_output=True, env=ENV, check=True).stdout
+        full = subprocess.run([*base, "report", "--full"], capture_output=True, env=ENV, check=True).stdout
+        lines, full_lines = text.count(b"\n"), full.count(b"\n")
+        notes.append(f"report markdown of the {TEAM}-owner team at {label} contacts: {len(text) / 1024:.1f} KB, "
+                     f"{lines} lines (with --full: {len(full) / 1024:.1f} KB, {full_lines} lines)")
+        if not first:
+            first = {**times, "size": size}
+        else:
+            grow = size / first["size"]
+            notes.append(f"from {int(first['size']):,} to {label} contacts ({grow:g} x): "
+                         + ", ".join(f"{k} {v / first[k]:.2f} x" for k, v in times.items()))
+    return notes
 
 
 def main() -> None:
@@ -89,6 +124,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--work", type=Path, default=Path("/tmp/pipe-bench"))
+    parser.add_argument("--team-sizes", default=None, help="sizes of the 30-owner pipelines (default: --sizes "
+                        "up to 10,000; 0: none)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     ENV["PYTHONPYCACHEPREFIX"] = str(args.work.resolve() / "pycache")
@@ -145,6 +182,11 @@ def main() -> None:
                 pipe_help, "<= 1.5 x pipe --help")
         if size >= 100000 and has("board"):
             print(f"  peak memory of pipe board at {label}: {peak_mb([*base, 'board']):.0f} MB (target <= 400 MB)")
+    team_sizes = [int(s) for s in (args.team_sizes or ",".join(
+        s for s in args.sizes.split(",") if int(s) <= 10000)).split(",") if s and int(s) > 0]
+    notes = team_section(args.work, team_sizes, args.runs, today, add) if team_sizes and has("plan") else []
+    for note in notes:
+        print(f"  {note}", flush=True)
     print()
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()} {platform.release()}; median of {args.runs} runs after a warm-up.")
@@ -153,6 +195,10 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for what, size, seconds, floor, target in rows:
         print(f"| {what} | {size} | {seconds:.3f} s | {seconds / floor:.2f} x | {target} |")
+    if notes:
+        print()
+        for note in notes:
+            print(f"- {note}")
 
 
 if __name__ == "__main__":

@@ -57,9 +57,26 @@ def test_the_script_prints_each_measurement_with_its_floor_and_ratio(tmp_path: P
     assert [line.split(" | ")[0] for line in table] == [
         "| pipe --help", "| pipe list (cold cache)", "| pipe check (cold cache)", "| pipe list (warm cache)",
         "| pipe board (warm cache)", "| pipe review (warm cache)", "| pipe plan (warm cache)",
-        "| pipe report (warm cache)"]
+        "| pipe report (warm cache)", "| pipe board (30 owners)", "| pipe plan (30 owners)",
+        "| pipe plan --team (30 owners)", "| pipe report (30 owners)"]
     for line in table:
         cells = line.strip("|").split(" | ")
         assert cells[2].endswith(" s") and cells[3].endswith(" x"), line
         assert float(cells[3][:-2]) > 0
     assert "Machine: " in done.stdout
+    assert "- report markdown of the 30-owner team at 60 contacts: " in done.stdout
+
+
+def test_a_team_pipeline_has_thirty_owners_and_this_clone_is_one_of_them(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    subprocess.run([sys.executable, str(HERE / "generate.py"), str(root), "--count", "300", "--owners", "30"],
+                   check=True, capture_output=True)
+    owners = {yaml.safe_load(f.read_text(encoding="utf-8"))["owner"] for f in (root / "contacts").glob("*.yaml")}
+    assert len(owners) == 30
+    assert all(" " in o for o in owners)  # full names, as a team's are
+    me = yaml.safe_load((root / ".pipe" / "local.yaml").read_text(encoding="utf-8"))["owner"]
+    assert me in owners
+    board = json.loads(pipe("-C", str(root), "--today", TODAY, "board", "-f", "json").stdout)
+    assert board["target_closes"] == 120
+    plan = json.loads(pipe("-C", str(root), "--today", TODAY, "plan", "-f", "json").stdout)
+    assert plan["owner"] == me
