@@ -144,7 +144,7 @@ def _summary(board: Board) -> list[str]:
             f"({_num_p(r.probability)})" for r in apart)
             + " are both set and disagree: the ideal follows the ratio, the support the chance, so an ideal board "
             "is not exactly on track; empty one of them to derive it from the other.")
-    if board.ratios_note and board.ratios_source != "history":
+    if board.ratios_note:
         lines.append(f"Note: {board.ratios_note}.")
     if board.undated:
         lines.append(f"Left out: {board.undated} contact{'s' if board.undated != 1 else ''} with no date at all "

@@ -164,8 +164,11 @@ SETTINGS: tuple[Setting, ...] = (
             "The plan's prospecting block makes up the board's shortfall at O and FA over this many weeks.",
             check=_positive),
     Setting("week.list_limit", 20, int,
-            "pipe plan lists at most this many items per category, and pipe report's markdown and HTML this many rows "
-            "per section, the rest counted (0: every one; JSON always has every one).", check=_not_negative),
+            "pipe plan lists at most this many items per category, the rest counted (0: every one; JSON has every one).",
+            check=_not_negative),
+    Setting("week.report_rows", 5, int,
+            "pipe report's markdown and HTML list at most this many rows per section and per category of the plan, "
+            "the rest counted (0: every one; --full and JSON have every one).", check=_not_negative),
     Setting("week.report_day", "fri", str, "The day of the week the weekly report is due (plan, admin).",
             choices=("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
 )

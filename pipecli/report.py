@@ -96,7 +96,7 @@ def prospecting_lines(p: Prospecting) -> list[str]:
         f"Counted as the pace that keeps the board at its ideal (O {fmt_count(p.pace_opportunities)} and FA "
         f"{fmt_count(p.pace_first_appointments)} a week over a {round(p.cycle_weeks * 7)}-day cycle) plus the "
         f"shortfall made up over {_plural(p.catch_up_weeks, 'week')} (week.catch_up_weeks): "
-        f"O {fmt_count(p.short_opportunities)} short, {_plural(need, 'first appointment')} needed.",
+        f"O {p.short_opportunities} short, {_plural(need, 'first appointment')} needed.",
     ]
 
 
@@ -157,10 +157,14 @@ def more_line(cat: Category, left: int, owner: str | None) -> str:
     return f"and {left} more: {where}{flag}"
 
 
-def plan_text(plan: Plan, fmt: str, level: int = 1, limit: int = 0) -> str:
+PLAN_HINT = "week.list_limit; every item: --limit 0 or --format json"
+REPORT_HINT = "week.report_rows; every item: pipe report --full, or --format json"
+
+
+def plan_text(plan: Plan, fmt: str, level: int = 1, limit: int = 0, hint: str = PLAN_HINT) -> str:
     """The plan as a terminal listing ("table") or markdown (its title at heading `level`); `limit` items a category."""
     if fmt == "markdown":
-        return _plan_markdown(plan, level, limit)
+        return _plan_markdown(plan, level, limit, hint)
     out = [plan_title(plan), ""]
     if plan.prospecting is not None:
         out += [w for line in prospecting_lines(plan.prospecting) for w in _wrap(line)] + [""]
@@ -175,18 +179,17 @@ def plan_text(plan: Plan, fmt: str, level: int = 1, limit: int = 0) -> str:
         else:
             out.append("   nothing due")
         out.append("")
-    out.append(_plan_summary(plan, limit))
+    out.append(_plan_summary(plan, limit, hint))
     return "\n".join(out)
 
 
-def _plan_summary(plan: Plan, limit: int = 0) -> str:
+def _plan_summary(plan: Plan, limit: int = 0, hint: str = PLAN_HINT) -> str:
     items = [i for cat in plan.categories for i in cat.items]
     overdue = sum(i.overdue for i in items)
     text = f"{_plural(len(items), 'item')} in 8 categories, {overdue} overdue."
     if limit > 0 and any(len(cat.items) > limit for cat in plan.categories):
         shown = sum(min(len(cat.items), limit) for cat in plan.categories)
-        text += (f" {shown} shown, at most {limit} a category, the overdue and the most valuable first "
-                 "(week.list_limit; every item: --limit 0 or --format json).")
+        text += f" {shown} shown, at most {limit} a category, the overdue and the most valuable first ({hint})."
     return text
 
 
@@ -211,7 +214,7 @@ def _item_markdown(item: Item) -> list[str]:
     return lines
 
 
-def _plan_markdown(plan: Plan, level: int, limit: int = 0) -> str:
+def _plan_markdown(plan: Plan, level: int, limit: int = 0, hint: str = PLAN_HINT) -> str:
     h = "#" * level
     out = [f"{h} {plan_title(plan)}", ""]
     if plan.prospecting is not None:
@@ -228,7 +231,7 @@ def _plan_markdown(plan: Plan, level: int, limit: int = 0) -> str:
         else:
             out.append("Nothing due.")
         out.append("")
-    out.append(md(_plan_summary(plan, limit)))
+    out.append(md(_plan_summary(plan, limit, hint)))
     return "\n".join(out)
 
 
@@ -263,7 +266,7 @@ def prospecting_data(p: Prospecting) -> dict[str, Any]:
         "first_appointments": p.first_appointments,
         "pace_opportunities": _r(p.pace_opportunities),
         "pace_first_appointments": _r(p.pace_first_appointments),
-        "short_opportunities": _r(p.short_opportunities),
+        "short_opportunities": p.short_opportunities,
         "first_appointments_needed": b.first_appointments_needed,
         "catch_up_weeks": p.catch_up_weeks,
         "cycle_days": round(p.cycle_weeks * 7),
@@ -471,7 +474,7 @@ def report_markdown(report: Report, limit: int = 0) -> str:
     rows a section (every row stays in the JSON, or with pipe report --full)."""
     out = [f"# {_title(report)}", "", _headline(report), ""]
     if limit > 0:
-        out += [f"Summarised: at most {limit} rows a section (week.list_limit); every row: `pipe report --full`, "
+        out += [f"Summarised: at most {limit} rows a section (week.report_rows); every row: `pipe report --full`, "
                 "or `--format json`.", ""]
     out += [board_text(report.board, "markdown"), ""]
     out += ["## What moved", "", moved_summary(report).capitalize(), ""]
@@ -505,7 +508,7 @@ def report_markdown(report: Report, limit: int = 0) -> str:
         out += ["To carry out the moves: `pipe review --apply`.", ""]
     else:
         out += ["Nothing fires.", ""]
-    out.append(plan_text(report.plan, "markdown", level=2, limit=limit))
+    out.append(plan_text(report.plan, "markdown", level=2, limit=limit, hint=REPORT_HINT))
     return "\n".join(out)
 
 
@@ -678,7 +681,7 @@ def _items_html(items: Sequence[Item]) -> str:
     return _table_html(rows, ("due", "who", "class", "action"), {"who": "contact"})
 
 
-def _plan_html(plan: Plan, limit: int = 0) -> list[str]:
+def _plan_html(plan: Plan, limit: int = 0, hint: str = PLAN_HINT) -> list[str]:
     out = [f'<h2 style="{S_H2}">{_e(plan_title(plan))}</h2>']
     if plan.prospecting is not None:
         lines = prospecting_lines(plan.prospecting)
@@ -691,14 +694,14 @@ def _plan_html(plan: Plan, limit: int = 0) -> list[str]:
         out.append(_items_html(shown) if cat.items else f'<p style="{S_MUTED}">Nothing due.</p>')
         if left:
             out.append(f'<p style="{S_MUTED}">{_e(more_line(cat, left, plan.owner))}</p>')
-    out.append(f'<p style="{S_MUTED}">{_e(_plan_summary(plan, limit))}</p>')
+    out.append(f'<p style="{S_MUTED}">{_e(_plan_summary(plan, limit, hint))}</p>')
     return out
 
 
 def _report_html(report: Report, limit: int = 0) -> list[str]:
     out = [f'<h1 style="{S_H1}">{_e(_title(report))}</h1>', f'<p style="{S_MUTED}">{_e(_headline(report))}</p>']
     if limit > 0:
-        out.append(f'<p style="{S_MUTED}">Summarised: at most {limit} rows a section (week.list_limit); every row: '
+        out.append(f'<p style="{S_MUTED}">Summarised: at most {limit} rows a section (week.report_rows); every row: '
                    f'<span style="{S_CODE}">pipe report --full</span>, or --format json.</p>')
     out += _board_html(report.board)
     out += [f'<h2 style="{S_H2}">What moved</h2>', f'<p style="{S_P}">{_e(moved_summary(report).capitalize())}</p>']
@@ -728,7 +731,7 @@ def _report_html(report: Report, limit: int = 0) -> list[str]:
         out.append(f'<p style="{S_MUTED}">To carry out the moves: <span style="{S_CODE}">pipe review --apply</span>.</p>')
     else:
         out.append(f'<p style="{S_MUTED}">Nothing fires.</p>')
-    out += _plan_html(report.plan, limit)
+    out += _plan_html(report.plan, limit, REPORT_HINT)
     return out
 
 

@@ -147,9 +147,9 @@ class Prospecting:
         return self.board.row(FIRST_APPOINTMENT).ideal / self.cycle_weeks
 
     @property
-    def short_opportunities(self) -> float:
-        row = self.board.row(OPPORTUNITY)
-        return max(0.0, row.ideal - row.actual)
+    def short_opportunities(self) -> int:
+        """Whole opportunities below O's ideal (4.5 short is 5 people to find)."""
+        return self.board.opportunities_needed
 
     @property
     def opportunities(self) -> int:

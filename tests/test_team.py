@@ -152,17 +152,18 @@ def test_the_reports_markdown_and_html_summarise_and_json_keeps_every_row(run: R
     summary = run("report").stdout
     full = run("report", "--full").stdout
     assert len(summary.splitlines()) < len(full.splitlines()) / 2
-    assert "Summarised: at most 20 rows a section (week.list_limit)" in summary
+    assert "Summarised: at most 5 rows a section (week.report_rows)" in summary
     assert "### Closes (30) (the largest first)" in summary
-    assert "| cust-29 " in summary and "| cust-10 " in summary and "| cust-09 " not in summary
-    assert "and 10 more rows: pipe report --full, or --format json" in summary
+    assert "| cust-29 " in summary and "| cust-25 " in summary and "| cust-24 " not in summary
+    assert "and 25 more rows: pipe report --full, or --format json" in summary
+    assert "at most 5 a category, the overdue and the most valuable first (week.report\\_rows;" in summary
     assert "| rule " in summary  # the findings counted by rule
     data = js(run, "report")
     assert len([e for e in data["movement"]["events"] if e["kind"] == "close"]) == 30
     assert sum(c["count"] for c in data["plan"]["categories"]) == sum(
         len(c["items"]) for c in data["plan"]["categories"])
     html = run("report", "--format", "html").stdout
-    assert "and 10 more rows: pipe report --full, or --format json" in html
+    assert "and 25 more rows: pipe report --full, or --format json" in html
     assert len(html) < len(run("report", "--format", "html", "--full").stdout)
 
 

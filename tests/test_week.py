@@ -316,3 +316,11 @@ def test_activity_tally_counts_the_period_only() -> None:
     assert t.count(("call",)) == 2
     assert t.count(("call",), ("talked",)) == 1
     assert t.rows() == [("call", "no-answer", 1), ("call", "talked", 1), ("email", None, 1), ("meeting", "held", 1)]
+
+
+def test_prospecting_counts_whole_opportunities() -> None:
+    board = build_board([mk(f"o{i}", "opportunity") for i in range(100)], FunnelRules(target_closes=7.5), TODAY)
+    p = Prospecting(board, catch_up_weeks=4)
+    assert board.row("opportunity").ideal == 112.5
+    assert p.short_opportunities == 13  # 12.5 opportunities short is 13 people to find
+    assert isinstance(p.short_opportunities, int)

@@ -107,7 +107,7 @@ def report(
     output: str = typer.Option(None, "--output", "-o", metavar="FILE",
                                help="Write to FILE (atomically; its folder is made) instead of stdout."),
     full: bool = typer.Option(False, "--full",
-                              help="Every row in markdown and HTML (default: at most week.list_limit a section)."),
+                              help="Every row in markdown and HTML (default: at most week.report_rows a section)."),
 ) -> None:
     """Write the weekly report: board, what moved, activity, conversion, findings, next week's plan.
 
@@ -120,7 +120,7 @@ def report(
     scripts), fit for a browser or an e-mail. The same files and --today give
     the same bytes, so reports can be committed and diffed week to week.
     Markdown and HTML summarise: counts, the largest closes, the board, the
-    findings by rule, at most week.list_limit rows a section; --full or
+    findings by rule, at most week.report_rows rows a section; --full or
     --format json has every row. The report is of everyone's contacts.
 
     \b
@@ -165,7 +165,7 @@ def report(
     reports += [report_for(group, s.store.config, s.today, first, owner=name,
                            rejected=_rejected(found, loaded, group)) for name, group in groups.items()]
     text = report_output(reports, fmt, split=by is not None,
-                         limit=0 if full else s.store.config["week.list_limit"])
+                         limit=0 if full else s.store.config["week.report_rows"])
     if output is None:
         typer.echo(text, nl=False)
         return
