@@ -76,7 +76,7 @@ def whose(board: Board) -> str:
         return board.owner
     owners = [o for o in board.owners if o != NO_OWNER]
     if board.owner == "team" or len(board.owners) > 1:
-        unowned = " and contacts with no owner" if NO_OWNER in board.owners else ""
+        unowned = " and contacts with no owner, which add no target" if NO_OWNER in board.owners else ""
         return (f"the team ({len(owners)} owner{'s' if len(owners) != 1 else ''}{unowned}, "
                 f"target {fmt_count(board.target)}: the sum of each owner's)")
     return owners[0] if owners else ""

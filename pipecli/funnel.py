@@ -85,8 +85,12 @@ class FunnelRules:
         return self.owner_targets.get((owner or "").strip().casefold(), self.target_closes)
 
     def target_for(self, contacts: Iterable[Contact]) -> float:
-        """The target of these contacts' board: the sum of each owner's own target (one owner: theirs)."""
-        owners = {(c.owner or "").strip().casefold() for c in contacts}
+        """The target of these contacts' board: the sum of each owner's own target (one owner: theirs).
+
+        Contacts with no owner add no target of their own (nobody's target); with no owner at all,
+        the board is one person's: target_closes.
+        """
+        owners = {(c.owner or "").strip().casefold() for c in contacts} - {""}
         return sum(self.target_of(o) for o in owners) if owners else self.target_closes
 
     def supports(self, stage: str, cards: float) -> float:

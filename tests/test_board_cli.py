@@ -144,13 +144,13 @@ def test_board_by_owner_gives_one_board_each_and_the_team(run: Run, pipeline: Pa
     assert [c["actual"] for c in data["owners"][1]["classes"]] == [0, 0, 4, 0, 0, 0]
     assert data["team"]["owner"] == "team"
     assert [c["actual"] for c in data["team"]["classes"]] == [3, 0, 4, 2, 1, 0]
-    assert data["team"]["target_closes"] == 12  # three owners' targets of 4
-    assert data["team"]["classes"][0]["ideal"] == 180
+    assert data["team"]["target_closes"] == 8  # two owners' targets of 4: the contact with no owner adds none
+    assert data["team"]["classes"][0]["ideal"] == 120
     out = run("board", "--by", "owner").stdout
     assert out.count("\nclass ") == 4
     assert "Board of Ben on 2026-11-30" in out
-    assert ("Board of the team (2 owners and contacts with no owner, target 12: the sum of each owner's) on "
-            "2026-11-30") in out
+    assert ("Board of the team (2 owners and contacts with no owner, which add no target, target 8: the sum of "
+            "each owner's) on 2026-11-30") in out
 
 
 def test_board_as_of_rebuilds_the_classes_from_the_histories(run: Run, pipeline: Path) -> None:
