@@ -104,13 +104,16 @@ SETTINGS: tuple[Setting, ...] = (
             "A period's closing ratio is shown only when at least this many contacts reached an end in it "
             "(closed, or taken out after a first appointment).", check=_positive),
     Setting("funnel.patterns.not-prospecting.min_back_ratio", 1.0, _NUMBER,
-            "not-prospecting: A plus closed this cycle at or above this share of their ideal ...", check=_not_negative),
+            "not-prospecting's evidence calls the end heavy when A plus closed this cycle reach this share of their "
+            "ideal.", check=_not_negative),
     Setting("funnel.patterns.not-prospecting.max_front_ratio", 0.5, _NUMBER,
-            "... while O plus FA are at or below this share of theirs.", check=_not_negative),
+            "A thin front: O plus FA at or below this share of their ideal; with O below min_opportunity_ratio it is "
+            "not-prospecting, else prospecting-gap (never both).", check=_not_negative),
     Setting("funnel.patterns.prospecting-gap.min_opportunity_ratio", 0.5, _NUMBER,
-            "prospecting-gap: O at or above this share of its ideal ...", check=_not_negative),
+            "prospecting-gap: O at or above this share of its ideal (below it, a thin front is not-prospecting) ...",
+            check=_not_negative),
     Setting("funnel.patterns.prospecting-gap.max_hole_ratio", 0.25, _NUMBER,
-            "... and FA, C or B at or below this share of its ideal (a hole).", check=_not_negative),
+            "... and FA, C or B at or below this share of its ideal (a hole), or a thin front.", check=_not_negative),
     Setting("funnel.patterns.proposal-pending.min_b_ratio", 1.5, _NUMBER,
             "proposal-pending: B at or above this share of its ideal (a bulge) ...", check=_not_negative),
     Setting("funnel.patterns.proposal-pending.max_a_ratio", 0.5, _NUMBER,
