@@ -270,10 +270,23 @@ def closing_text(stats: Stats) -> str:
     return f"none yet ({counted})"
 
 
+def cohort_text(stats: Stats) -> str:
+    """The cohort view beside the printed ratio: the last cycle's first appointments and what became of them."""
+    co = stats.cohort
+    assert co is not None
+    head = f"Cohort of the last cycle ({co.cycle[0]} to {co.cycle[1]}): "
+    if not co.size:
+        return head + "no contact reached a first appointment in it."
+    return (head + f"of the {co.size} contact{'s' if co.size != 1 else ''} that reached a first appointment in it, "
+            f"{co.closed} closed, {co.taken_out} taken out, {co.open} still open (the closing ratio above counts the "
+            "ends, not a cohort).")
+
+
 def _stats_lines(stats: Stats) -> list[str]:
     q = stats.quiz
     lines = [
         f"Closing ratio: {closing_text(stats)}.",
+        *([cohort_text(stats)] if stats.cohort is not None else []),
         f"This cycle ({q.cycle[0]} to {q.cycle[1]}): a" + quiz_sentence(stats)[1:],
         "(The ratio is the board's: " + ("your own, learned from the histories" if q.source == "history" else
                                         "pipe.yaml's funnel.ratios.first-appointment")
@@ -325,6 +338,10 @@ def stats_data(stats: Stats) -> dict[str, Any]:
             "stale": q.stale, "target": float(q.target), "needed": q.needed, "text": quiz_sentence(stats),
         },
         "first_appointments_needed": q.needed,
+        "cohort": None if stats.cohort is None else {
+            "cycle": {"start": stats.cohort.cycle[0].isoformat(), "end": stats.cohort.cycle[1].isoformat()},
+            "reached_first_appointment": stats.cohort.size, "closed": stats.cohort.closed,
+            "taken_out": stats.cohort.taken_out, "open": stats.cohort.open},
     })
 
 

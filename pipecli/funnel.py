@@ -676,6 +676,20 @@ class Quiz:
         return max(0, self.still_listed - self.remain)
 
 
+class Cohort(NamedTuple):
+    """The other view of the closing ratio: the contacts that first reached FA in the last full cycle, and what became
+    of them by today (closed, taken out to the reserve, or still open)."""
+
+    cycle: tuple[date, date]
+    closed: int
+    taken_out: int
+    open: int
+
+    @property
+    def size(self) -> int:
+        return self.closed + self.taken_out + self.open
+
+
 @dataclass(frozen=True)
 class Stats:
     """The ladder's steps, the closing ratio over the contacts that reached an end, and the quiz.
@@ -695,6 +709,7 @@ class Stats:
     ended: int = 0  # contacts that reached an end since: closed, or taken out after reaching FA
     min_ends: int = 1
     board: Board | None = None
+    cohort: Cohort | None = None
 
     @property
     def taken_out(self) -> int:
@@ -725,12 +740,17 @@ def build_stats(contacts: Iterable[Contact], rules: FunnelRules, as_of: date, *,
     days: dict[str, list[int]] = {s: [] for s in PIPELINE}
     first, _ = current_cycle(as_of, rules)
     had = closed_in_cycle = still_listed = ended = won = 0
+    cohort_cycle = current_cycle(first - timedelta(days=1), rules)
+    cohort: Counter[str] = Counter()
     for c in contacts:
         timeline = stays(c, as_of)
         worked_in_cycle = closed_now = False
         best = -1
+        reached_fa: date | None = None
         for stay in timeline:
             best = max(best, RANK.get(stay.stage, -1))
+            if reached_fa is None and best >= RANK[FIRST_APPOINTMENT]:
+                reached_fa = stay.start or date.min
             if stay.stage in WORKED and (stay.end is None or stay.end >= first):
                 worked_in_cycle = True
             if stay.stage not in tally or not (since is None or (stay.start is not None and stay.start >= since)):
@@ -763,10 +783,13 @@ def build_stats(contacts: Iterable[Contact], rules: FunnelRules, as_of: date, *,
             still_listed += 1
         had += worked_in_cycle or closed_now
         closed_in_cycle += closed_now
+        if reached_fa is not None and cohort_cycle[0] <= reached_fa <= cohort_cycle[1] and last is not None:
+            cohort["closed" if last.stage == CLOSED else "taken_out" if last.stage == RESERVE else "open"] += 1
     steps = tuple(Step(s, tally[s]["entered"], tally[s]["moved_on"], tally[s]["fell_back"], tally[s]["reserve"],
                        tally[s]["still"], float(median(days[s])) if days[s] else None, tally[s]["jumped"])
                   for s in PIPELINE)
     n = reached(contacts, since=since, until=as_of)
     quiz = Quiz(board.first_appointments_per_close, board.ratios_source, (first, as_of), had, closed_in_cycle,
                 still_listed, board.target, board.first_appointments_needed)
-    return Stats(owner, since, as_of, steps, n[FIRST_APPOINTMENT], won, quiz, ended, rules.min_ends, board)
+    return Stats(owner, since, as_of, steps, n[FIRST_APPOINTMENT], won, quiz, ended, rules.min_ends, board,
+                 Cohort(cohort_cycle, cohort["closed"], cohort["taken_out"], cohort["open"]))

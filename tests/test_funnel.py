@@ -626,3 +626,21 @@ def test_rules_that_count_days_cannot_evaluate_a_contact_with_no_date() -> None:
     by_rule = {v.rule.id: v.status for v in explain(undated, Config().values, TODAY)}
     assert by_rule["stalled"] == "cannot-evaluate"
     assert by_rule["no-response"] == "does-not-fire"  # no date needed to see nobody was called
+
+
+def test_the_cohort_view_follows_the_last_cycles_first_appointments() -> None:
+    start = D(150)  # O on D-150, FA on D-145: in the last full cycle (D-179 to D-90)
+    lost = [*climb("c", start), {"date": D(100), "from": "c", "to": "reserve", "reason": "no budget"}]
+    contacts = [contact("won-1", "closed", start=start, closed={"date": D(95), "value": 1}),
+                contact("won-2", "closed", start=start, closed={"date": D(20), "value": 1}),
+                contact("lost", "reserve", history=lost),
+                contact("open", "C", start=start),
+                contact("recent", "FA")]  # reached FA in this cycle: not in the cohort
+    stats = build_stats(contacts, RULES, TODAY)
+    assert stats.cohort is not None
+    assert stats.cohort.cycle == (D(179), D(90))
+    assert (stats.cohort.closed, stats.cohort.taken_out, stats.cohort.open) == (2, 1, 1)
+    from pipecli.boardview import cohort_text, stats_data
+    assert "of the 4 contacts that reached a first appointment in it, 2 closed, 1 taken out, 1 still open" in (
+        cohort_text(stats))
+    assert stats_data(stats)["cohort"]["reached_first_appointment"] == 4
