@@ -153,8 +153,8 @@ def _summary(board: Board) -> list[str]:
 
 
 def _num_p(value: float) -> str:
-    """A ratio or chance: up to two decimals, no trailing zeros."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    """A ratio or chance as it is used: up to four decimals (learned and derived ratios have two), no trailing zeros."""
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def board_text(board: Board, fmt: str) -> str:

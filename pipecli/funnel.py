@@ -148,12 +148,12 @@ def derive(ratios: Mapping[str, float | None], chances: Mapping[str, float | Non
             r_out[s], p_out[s] = float(r if r is not None else DEFAULT_RATIOS[s]), float(p or 0)
             continue
         if r is None and p is not None and p > 0:
-            r = 1 / p
+            r = round(1 / p, 2)  # as printed, and so used: a chance of 0.3 is 1 in 3.33
         r = float(r if r is not None else DEFAULT_RATIOS[s])
         if p is None:
             p = 1 / r
-        elif abs(r * p - 1) > 1e-6:
-            apart.add(s)
+        elif (ratios.get(s) is not None or p == 0) and abs(r * p - 1) > 1e-6:
+            apart.add(s)  # both set and disagreeing, or a chance of 0: no ratio can be derived from it
         r_out[s], p_out[s] = r, float(p)
     return r_out, p_out, frozenset(apart)
 

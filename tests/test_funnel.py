@@ -158,6 +158,11 @@ def test_ratios_and_close_chances_are_one_model_derived_from_each_other() -> Non
     ratios, chances, apart = derive({"c": 5}, {"b": 0.4})  # a ratio gives the chance, a chance the ratio
     assert (ratios["c"], chances["c"], ratios["b"], chances["b"]) == (5, 0.2, 2.5, 0.4)
     assert apart == frozenset()
+    ratios, chances, apart = derive({}, {"c": 0.3, "b": 0})  # 1 in 3.33, as printed and used; B never closes
+    assert (ratios["c"], chances["c"], ratios["b"], chances["b"], apart) == (3.33, 0.3, 2, 0, {"b"})
+    board = build_board(shaped({"C": 10}), replace(RULES, ratios=ratios, probabilities=chances, by_chance=apart), TODAY)
+    assert board.row("c").supports == pytest.approx(10 / 3.33)
+    assert "C 10÷3.33 = 3" in " ".join(board_text(board, "table").split())
     ratios, chances, apart = derive({"first-appointment": 5}, {"first-appointment": 0.05})  # both set, apart
     assert (ratios["first-appointment"], chances["first-appointment"], apart) == (5, 0.05, {"first-appointment"})
     rules = replace(RULES, ratios=ratios, probabilities=chances, by_chance=apart)
