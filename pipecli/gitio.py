@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -270,7 +271,15 @@ def state_warnings(root: Path, contacts: str, own: str) -> list[str]:
         out.append(f"{own}/ is tracked by git ({shown_files}): it is this clone's own (local settings, lock, "
                    f"journal) and must not travel with the repository\n  hint: untrack it: "
                    f"{_git_prefix(root)} rm -r --cached --quiet -- {own} && {_git_prefix(root)} commit -m 'untrack {own}/'")
-    loose = [(state, path) for state, path in _status(repo, [contacts]) if path.endswith(".yaml")]
+    busy = repo.busy()
+    if busy:
+        out.append(f"{busy} is in progress (a pipe sync that stopped?): contact files stay uncommitted until it is "
+                   "finished\n  hint: see 'pipe sync' for the way to finish it")
+        return out
+    if os.path.islink(root / contacts):
+        return out  # pipe check reports the link itself; nothing beyond it is pipe's
+    loose = [(state, path) for state, path in _status(repo, [contacts])
+             if path.endswith(".yaml") and _regular(root / path)]  # links and the like are reported, never committed
     if loose:
         names = [path for _, path in loose]
         untracked = sum(1 for state, _ in loose if state == "??")
@@ -281,6 +290,13 @@ def state_warnings(root: Path, contacts: str, own: str) -> list[str]:
         out.append(f"{what}\n  hint: if they are right, commit them: {_git_prefix(root)} add -- {files} && "
                    f"{_git_prefix(root)} commit -m 'contacts changed outside pipe' -- {files}")
     return out
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 # --- reading history ---------------------------------------------------------------------------

@@ -567,6 +567,9 @@ class Store:
         found: list[Broken] = []
         located: list[tuple[Contact, Any]] = []
         for broken in loaded.broken:
+            if not broken.path.startswith(f"{CONTACTS_DIR}/"):  # contacts/ or .pipe/ themselves: no file to parse
+                found.append(broken)
+                continue
             try:  # a file that parses but is no contact (no name or stage): report all its problems
                 raw = read_plain(self.root / broken.path, self.max_bytes)
                 whole = contact_from_data(Path(broken.path).stem, parse(raw, broken.path))

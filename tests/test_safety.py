@@ -386,3 +386,13 @@ def test_check_names_contact_files_left_uncommitted_and_says_how_to_commit_them(
     assert ("pipe: warning: 2 contact files are not committed (1 never added): contacts/anna-berg.yaml, "
             "contacts/zoe.yaml") in done.stderr
     assert " add -- contacts/anna-berg.yaml contacts/zoe.yaml && git " in done.stderr
+
+
+def test_a_pipe_that_is_a_file_is_named_as_itself_and_links_are_never_offered_for_a_commit(team: Path, tmp_path: Path) -> None:
+    (team / ".pipe").write_text("not a folder\n", encoding="utf-8")
+    (team / "contacts" / "link.yaml").symlink_to(tmp_path)
+    done = pipe(team, "check")
+    assert ".pipe: is a file, not a folder: pipe never reads or writes through it" in done.stdout
+    assert "contacts/.pipe.yaml" not in done.stdout + done.stderr
+    assert "contacts/link.yaml: is a symbolic link" in done.stdout
+    assert "link.yaml" not in done.stderr  # not among the files to commit
