@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import sys
 from typing import Any, NoReturn
@@ -18,9 +19,29 @@ from . import __version__  # noqa: E402
 from .commands import common  # noqa: E402
 from .errors import ExitCode, PipeError, UsageError  # noqa: E402
 
+DOCS = "docs/ in pipe's source (commands.md, file-format.md, settings.md, ...) and the README"
+
 
 class PipeGroup(TyperGroup):
-    """Maps every PipeError to `pipe: error: ...` on stderr and its exit code; no traceback unless --debug."""
+    """Maps every PipeError to `pipe: error: ...` on stderr and its exit code; no traceback unless --debug.
+
+    Usage errors found by the bundled click (an unknown command or option, a missing argument, a bad
+    value) come out the same way, exit 2. Every command's placeholders are written one way (CONTACT,
+    --date DATE), its values complete in the shell by what they name, and its help ends by saying
+    where the docs are: set here, once, so that the commands need not each repeat it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            _tune(command)
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except Exception as exc:  # the root's own options: pipe --no-such-option
+            _usage_error(exc)
+            raise
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -49,6 +70,7 @@ class PipeGroup(TyperGroup):
             typer.echo(f"pipe: error: {os_error(exc)}", err=True)
             raise typer.Exit(int(ExitCode.FAILED)) from None
         except Exception as exc:  # the boundary: anything unexpected is still one clear line
+            _usage_error(exc, " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand))))
             if common.STATE.debug or _is_click_exception(exc):
                 raise
             typer.echo(f"pipe: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
@@ -80,6 +102,61 @@ def _is_click_exception(exc: Exception) -> bool:
                for cls in type(exc).__mro__)
 
 
+def _usage_error(exc: Exception, where: str = "pipe") -> None:
+    """A click usage error said as pipe says every error (one line, a hint), then exit 2; else nothing."""
+    if not _is_click_exception(exc) or type(exc).__name__ == "NoArgsIsHelpError" or not hasattr(exc, "format_message"):
+        return  # `pipe` alone prints the help, as it should
+    message = str(exc.format_message()).strip().rstrip(".")
+    message = (message[:1].lower() + message[1:]).replace(". Did you mean", "; did you mean")
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else where
+    if message.startswith("no such command"):
+        hint = "'pipe help' lists the commands"
+    else:
+        hint = f"see '{path} --help'" if path != "pipe" else "see 'pipe --help'"
+    typer.echo(f"pipe: error: {message}\n  hint: {hint}", err=True)
+    raise typer.Exit(int(getattr(exc, "exit_code", ExitCode.USAGE))) from None
+
+
+def _tune(command: Any) -> None:
+    """One placeholder style (CONTACT, [CONTACT]..., --date DATE), shell completion by what each
+    parameter names, and the docs' address at the end of the help."""
+    from .complete import KIND_OF_PARAMETER
+
+    for param in command.params:
+        kind = KIND_OF_PARAMETER.get(param.name or "")
+        if kind is not None and param._custom_shell_complete is None:
+            param._custom_shell_complete = _completer(kind)
+        if param.param_type_name == "argument":
+            param.metavar = (param.metavar or param.name or "VALUE").upper()
+            setattr(param, "make_metavar", functools.partial(_argument_metavar, param))  # noqa: B010
+        elif not getattr(param, "is_flag", False) and not getattr(param, "count", False) and param.metavar is None:
+            longest = max(param.opts, key=len).lstrip("-")
+            param.metavar = longest.replace("-", "_").upper()
+    if command.epilog is None:
+        command.epilog = f"Docs: {DOCS}."
+
+
+def _argument_metavar(param: Any, ctx: Any = None, *, usage: bool = False) -> str:
+    name = str(param.metavar)
+    if not usage or name.startswith("["):
+        return name
+    if param.nargs != 1:
+        name += "..."
+    return name if param.required else f"[{name}]"
+
+
+def _completer(kind: str) -> Any:
+    def complete(ctx: Any, param: Any, incomplete: str) -> list[Any]:
+        from . import complete as completing
+
+        shell = os.environ.get("_PIPE_COMPLETE", "").removeprefix("complete_")
+        directory = ctx.find_root().params.get("directory") or os.environ.get("PIPE_DIR")
+        return completing.values(kind, incomplete, directory, shell)
+
+    return complete
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"pipe {__version__}")
@@ -105,9 +182,10 @@ def make_app(command: str | None = None) -> typer.Typer:
         cls=PipeGroup,
         name="pipe",
         help="Run a prospect pipeline out of plain YAML files in a git repository.",
-        epilog="Start with 'pipe init', then 'pipe add NAME'. Every command has --help with examples.",
+        epilog="Start with 'pipe init', then 'pipe add NAME'. Every command has --help with examples "
+               f"('pipe help COMMAND'). Docs: {DOCS}.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -169,11 +247,35 @@ def command_of(argv: list[str]) -> str | None:
     return argv[at] if at < len(argv) else None
 
 
+def _completing() -> list[str] | None:
+    """The words typed so far when the shell asks for completions (pipe --show-completion's script), else None."""
+    if "_PIPE_COMPLETE" not in os.environ:
+        return None
+    import shlex
+
+    typed = os.environ.get("COMP_WORDS") or os.environ.get("_TYPER_COMPLETE_ARGS", "")
+    try:
+        words = shlex.split(typed)
+    except ValueError:  # an open quote: the word being completed
+        words = typed.split()
+    return words[1:]
+
+
 def main() -> None:
     code: object = 0
     try:
-        args = hoist_globals(sys.argv[1:])
-        make_app(command_of(args))(args=args)
+        words = _completing()
+        if words is not None:  # build only the command being completed, as a run would
+            args: list[str] = []
+            with contextlib.suppress(PipeError):
+                words = hoist_globals(words)
+            command = command_of(words)
+        else:
+            args = hoist_globals(sys.argv[1:])
+            command = command_of(args)
+        if command == "help":  # pipe help COMMAND: the help of any command, so all of them
+            command = None
+        make_app(command)(args=args, prog_name="pipe")
     except PipeError as exc:  # raised outside a command (e.g. in the root callback)
         typer.echo(f"pipe: error: {exc}", err=True)
         code = int(exc.code)

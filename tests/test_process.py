@@ -85,7 +85,7 @@ def test_a_command_runs_with_only_its_module(pipeline: Path) -> None:
         assert "Traceback" not in done.stderr
     typo = pipe("lst")
     assert typo.returncode == 2
-    assert "No such command 'lst'" in typo.stderr
+    assert typo.stderr == "pipe: error: no such command 'lst'; did you mean 'list'?\n  hint: 'pipe help' lists the commands\n"
 
 
 @pytest.mark.parametrize(("code", "status", "stderr"), [(0, 0, ""), (None, 0, ""), (3, 3, ""), ("bye", 1, "bye\n")])

@@ -230,6 +230,7 @@ COMMANDS: dict[str, str] = {
     **dict.fromkeys(("plan", "report"), "week"),
     "check": "check",
     **dict.fromkeys(("history", "undo", "changes", "sync", "resolve", "merge-file"), "git"),
+    "help": "help",
 }
 
 
