@@ -147,7 +147,7 @@ def history_entry(today: date, frm: str, to: str, reason: str | None, **extra: A
 
 def promote(c: Contact, target: str | None, today: date, rules: GateRules, *,
             force_reason: str | None = None, closed_on: date | None = None,
-            value: float | None = None, reason: str | None = None) -> list[Change]:
+            value: float | None = None, currency: str | None = None, reason: str | None = None) -> list[Change]:
     """The changes that move `c` up to `target` (default: one class), or GateError listing what is missing."""
     target = target or next_up(c.stage)
     changes: list[Change] = []
@@ -157,6 +157,8 @@ def promote(c: Contact, target: str | None, today: date, rules: GateRules, *,
             commitment["value"] = value
             if c.value is None:  # the deal size, now known
                 changes.append(SetKey(("value",), value))
+            if currency is not None and c.currency is None:  # kept as typed: never summed with another currency
+                changes.append(SetKey(("currency",), currency))
         changes.append(SetKey(("closed",), commitment))
         c = c._replace(closed=Closed(closed_on or today, value))
     missing: list[str] = []

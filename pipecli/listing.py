@@ -59,6 +59,7 @@ def row(c: Contact, today: date) -> dict[str, Any]:
     out["overdue"] = due is not None and due < today
     out["days_in_stage"] = c.days_in_stage(today)
     out["value"] = c.value
+    out["currency"] = c.currency
     out["tags"] = list(c.tags)
     return out
 

@@ -86,7 +86,7 @@ CONTACTS_DIR = "contacts"  # the folder of contact files, in the pipeline folder
 
 # Key order for files pipe writes from scratch: stable, so merges stay clean.
 FIELD_ORDER: tuple[str, ...] = (
-    "id", "name", "company", "title", "email", "phone", "owner", "source", "stage", "value",
+    "id", "name", "company", "title", "email", "phone", "owner", "source", "stage", "value", "currency",
     "tags", "created", "first_meeting", "criteria", "verbal_yes", "closed", "deferred", "next",
     "notes", "activities", "history",
 )
@@ -168,6 +168,7 @@ class Contact(NamedTuple):
     owner: str | None = None
     source: str | None = None
     value: float | None = None
+    currency: str | None = None  # of value and closed.value, as typed (EUR); None: not said
     tags: tuple[str, ...] = ()
     created: date | None = None
     first_meeting: FirstMeeting | None = None
@@ -475,6 +476,7 @@ def contact_from_data(slug: str, data: Any) -> Contact:
         owner=r.text(data.get("owner"), ("owner",)),
         source=source,
         value=r.number(data.get("value"), ("value",)),
+        currency=r.text(data.get("currency"), ("currency",)),
         tags=tags,
         created=r.day(data.get("created"), ("created",)),
         first_meeting=first_meeting,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from collections.abc import Sequence
 from datetime import date
@@ -24,11 +23,14 @@ from .model import (
 )
 
 
-def amount(value: float | None) -> float | None:
-    """A deal value from the command line: a finite amount of 0 or more."""
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise UsageError(f"--value {value} is not an amount", "give the deal's value as a number of 0 or more: --value 24000")
-    return value
+def amount(text: str | None) -> tuple[float | int | None, str | None]:
+    """A deal value from the command line (24,000 · 24k · €24,000): the amount and the currency typed, if any."""
+    if text is None:
+        return None, None
+    from .amounts import parse_amount
+
+    value, currency = parse_amount(text)
+    return value, currency
 
 
 def new_id() -> str:

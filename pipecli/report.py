@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from html import escape
 from typing import Any
 
+from .amounts import fmt_money, fmt_sums
 from .boardview import board_data, board_text, closing_text, need_lines, stats_data, whose
-from .dates import WEEKDAYS
+from .dates import MONTH_NAMES, WEEKDAYS
 from .funnel import Board, Stats, fmt_count, fmt_percent
 from .model import stage_letter
 from .render import render
@@ -44,7 +46,6 @@ from .week import (
     Plan,
     Prospecting,
     Report,
-    fmt_money,
 )
 
 TEXT_WIDTH = 100
@@ -326,7 +327,7 @@ def event_data(e: Event) -> dict[str, Any]:
         "company": c.company, "owner": c.owner, "source": c.source,
         "from": e.from_, "to": e.to,
         "from_class": stage_letter(e.from_) if e.from_ else None, "to_class": stage_letter(e.to),
-        "reason": e.reason, "rule": e.rule, "value": e.value,
+        "reason": e.reason, "rule": e.rule, "value": e.value, "currency": c.currency,
     }
 
 
@@ -338,7 +339,7 @@ def _event_row(e: Event) -> dict[str, Any]:
         "class": stage_letter(e.to), "source": c.source or "",
         "move": f"{stage_letter(e.from_)} → {stage_letter(e.to)}" if e.from_ else stage_letter(e.to),
         "from": stage_letter(e.from_) if e.from_ else "", "to": stage_letter(e.to), "why": why,
-        "value": fmt_money(e.value) if e.value is not None else "",
+        "value": fmt_money(e.value, c.currency) if e.value is not None else "",
     }
 
 
@@ -349,7 +350,7 @@ def moved_summary(report: Report) -> str:
         one, many = MOVE_WORDS[kind]
         text = f"{n} {one if n == 1 else many}"
         if kind == CLOSE and n:
-            text += f" ({fmt_money(report.closed_value)})"
+            text += f" ({fmt_sums(report.closed_values)})"
         parts.append(text)
     return ", ".join(parts) + "."
 
@@ -415,7 +416,14 @@ FINDING_HEADERS = {"slug": "contact", "suggestion": "action"}
 
 def _title(report: Report) -> str:
     who = _of(report.owner)
-    return f"Weekly report{who}: {report.since} to {report.until}"
+    if report.days == 7:
+        return f"Weekly report{who}: {report.since} to {report.until}"
+    if report.days == 1:
+        return f"Report{who}, one day: {report.since}"
+    after = report.until + timedelta(days=1)
+    if report.since.day == 1 and after.day == 1 and (after.month - report.since.month) % 12 == 1:
+        return f"Monthly report{who}: {MONTH_NAMES[report.since.month - 1].capitalize()} {report.since.year}"
+    return f"Report{who}, {report.days} days: {report.since} to {report.until}"
 
 
 def _headline(report: Report) -> str:
@@ -530,6 +538,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "movement": {
             "counts": {kind: len(report.moved(kind)) for kind in MOVES},
             "closed_value": _r(report.closed_value),
+            "closed_values": [{"currency": c, "value": _r(v)} for c, v in report.closed_values.items()],
             "events": [event_data(e) for e in report.events],
         },
         "activity": activity_data(report.activity),

@@ -206,14 +206,20 @@ _LATIN = str.maketrans({
 
 def slugify(text: str) -> str:
     """ASCII lower-case words joined by '-': Chinese becomes pinyin; nothing that could leave the folder."""
+    return "-".join(ascii_words(text))[:60].rstrip("-")
+
+
+@functools.lru_cache(maxsize=1 << 16)  # a lookup that misses compares every name up to three ways
+def ascii_words(text: str) -> tuple[str, ...]:
+    """The words of a name as typed on any keyboard: lower case, no accents or punctuation, Chinese as pinyin
+    (张伟 -> zhang, wei; Seán O'Brien -> sean, o, brien)."""
     text = unicodedata.normalize("NFKC", text)
     if _has_cjk(text):
         from pypinyin import lazy_pinyin
 
         text = " ".join(lazy_pinyin(text))
     ascii_text = unicodedata.normalize("NFKD", text.lower().translate(_LATIN)).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    return slug[:60].rstrip("-")
+    return tuple(re.findall(r"[a-z0-9]+", ascii_text))
 
 
 def is_safe_slug(slug: str) -> bool:
@@ -860,13 +866,20 @@ def _norm(text: str) -> str:
 
 
 def pick(query: str, contacts: Sequence[Contact]) -> Contact:
-    """Resolve a query against loaded contacts: id, slug, unique slug prefix, name, unique name part."""
+    """Resolve a query against loaded contacts: id, slug, unique slug prefix, name, unique name part; then
+    forgivingly, ignoring case, accents and punctuation, Chinese names by their pinyin (`obrien` finds
+    O'Brien, `zhang wei` and `zhangwei` find 张伟), any word of the name or company. A miss suggests the
+    closest names."""
     q = _norm(query)
+    typed = "".join(ascii_words(query))
     for test in (
         lambda c: c.id == query or c.slug == q,
         lambda c: c.slug.startswith(q),
         lambda c: _norm(c.name) == q,
         lambda c: q in _norm(c.name) or (c.company is not None and q == _norm(c.company)),
+        lambda c: bool(typed) and typed == "".join(ascii_words(c.name)),
+        lambda c: bool(typed) and (_starts_a_word(typed, ascii_words(c.name))
+                                   or (c.company is not None and _starts_a_word(typed, ascii_words(c.company)))),
     ):
         found = [c for c in contacts if test(c)]
         if len(found) == 1:
@@ -875,7 +888,32 @@ def pick(query: str, contacts: Sequence[Contact]) -> Contact:
             names = "\n  ".join(f"{c.slug}  {c.label}  [{stage_letter(c.stage)}]" for c in found[:20])
             raise AmbiguousContact(f"'{query}' matches {len(found)} contacts:\n  {names}",
                                    "name one by its slug (the first column)")
-    raise ContactNotFound(f"no contact matches '{query}'", "see 'pipe list --all' for names and slugs")
+    close = closest(typed or q, contacts)
+    maybe = f"; did you mean {' or '.join([', '.join(close[:-1]), close[-1]] if len(close) > 1 else close)}?" if close else ""
+    raise ContactNotFound(f"no contact matches '{query}'{maybe}", "see 'pipe list --all' for names and slugs")
+
+
+def _starts_a_word(typed: str, words: tuple[str, ...]) -> bool:
+    """Whether the typed letters begin at a word and run on through the words after it (`obrien` in
+    o-brien, `annab` in anna-berg, `wei` in zhang-wei)."""
+    return any("".join(words[i:]).startswith(typed) for i in range(len(words)))
+
+
+def closest(typed: str, contacts: Sequence[Contact], n: int = 3) -> list[str]:
+    """The slugs of the contacts whose slug, name or a word of it is closest to what was typed."""
+    from difflib import get_close_matches
+
+    if not typed:
+        return []
+    owners: dict[str, list[str]] = {}
+    for c in contacts:
+        words = ascii_words(c.name)
+        for key in {c.slug, "".join(words), *words}:
+            owners.setdefault(key, []).append(c.slug)
+    out: list[str] = []
+    for key in get_close_matches(typed, owners, n=n * 2, cutoff=0.6):
+        out += [slug for slug in owners[key] if slug not in out]
+    return out[:n]
 
 
 def _write_new(path: Path, data: bytes, folder: Path | None = None) -> None:

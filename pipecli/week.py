@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
+from .amounts import by_currency, fmt_money
 from .dates import WEEKDAYS
 from .errors import ConfigError
 from .funnel import RANK, Board, FunnelRules, Stats, build_board, build_stats
@@ -322,7 +323,7 @@ def _customer(c: Contact, span: _Span) -> Item | None:
     if closed_on is not None and span.today - timedelta(days=span.rules.service_days) <= closed_on <= span.today:
         if last is not None and last > closed_on:
             return None  # the service call after the sale was made
-        worth = f", {fmt_money(value)}" if value is not None else ""
+        worth = f", {fmt_money(value, c.currency)}" if value is not None else ""
         return Item("contact", f"service call after the sale (closed on {closed_on}{worth})", span.today, contact=c)
     touch = max((d for d in (last, closed_on) if d is not None), default=None)
     if touch is None:
@@ -332,10 +333,6 @@ def _customer(c: Contact, span: _Span) -> Item | None:
         return None
     return Item("contact", f"customer call: last contact on {touch} (every {span.rules.customer_call_days} days)",
                 max(due, span.today), contact=c)
-
-
-def fmt_money(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def _order(item: Item) -> tuple[bool, date, float, str]:
@@ -549,8 +546,15 @@ class Report:
         return [e for e in self.events if e.kind == kind]
 
     @property
-    def closed_value(self) -> float:
-        return sum(e.value or 0.0 for e in self.events if e.kind == CLOSE)
+    def closed_values(self) -> dict[str | None, float]:
+        """What closed in the period, summed per currency (None: values written without one)."""
+        return by_currency((e.value, e.contact.currency) for e in self.events if e.kind == CLOSE)
+
+    @property
+    def closed_value(self) -> float | None:
+        """The one sum of what closed; None when the values are in several currencies (see closed_values)."""
+        sums = self.closed_values
+        return None if len(sums) > 1 else sum(sums.values())
 
 
 def report_for(contacts: Sequence[Contact], config: Config, today: date, since: date, *,

@@ -36,9 +36,15 @@ def test_months_clamp_to_the_last_day() -> None:
     assert parse_date("+1m", date(2027, 1, 31)) == date(2027, 2, 28)
 
 
-@pytest.mark.parametrize("text", ["2026-02-30", "next week", "+3x", "3d", "fr", ""])
+@pytest.mark.parametrize("text", ["+3x", "3 apples", "fr", "", "next moon", "13/13/2026", "oct 12 26"])
 def test_malformed_dates_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse_date(text, MONDAY)
     assert "is not a date" in str(caught.value)
     assert "+3d" in str(caught.value)  # the hint lists the forms
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "31/04/2026", "2026年2月30日", "feb 30 2026"])
+def test_impossible_days_are_named_as_such(text: str) -> None:
+    with pytest.raises(UsageError, match="is not a real date"):
+        parse_date(text, MONDAY)

@@ -28,7 +28,7 @@ COMMANDS: list[list[str]] = [
     ["defer", "henrik-haugen", "--until", "+6m", "--reason", "call me after the summer"],
     ["add", "Demo Person", "--company", "Demo AS"], ["review", "--apply", "--yes"], ["classify", "--apply", "--yes"],
     ["plan"], ["plan", "--day", "-f", "json"], ["report"], ["report", "--by", "owner", "-f", "html"],
-    ["history", "wang-fang"], ["changes"], ["undo", "--yes"],
+    ["history", "wang-fang"], ["changes"], ["undo", "--yes"], ["help"], ["help", "promote"],
 ]
 
 

@@ -217,7 +217,7 @@ def test_report_markdown_sections_in_order() -> None:
     assert heads == ["## Board of the team (3 owners, target 12: the sum of each owner's) on 2026-11-30",
                      "## What moved", "## Activity", "## Conversion",
                      "## Review findings (14)", "## Plan of the team for the week 2026-11-30 to 2026-12-06"]
-    assert text.startswith("# Weekly report of the team: 2026-11-01 to 2026-11-30\n")
+    assert text.startswith("# Monthly report of the team: November 2026\n")  # titled by its period
     assert "### Closes (3)" in text
     assert "90,000" in text
 
@@ -293,7 +293,7 @@ def test_report_output_writes_the_file_atomically(tmp_path: Path) -> None:
     target = tmp_path / "reports" / "2026-W49.md"
     result = demo("report", "--output", str(target))
     assert result.exit_code == 0
-    assert result.stdout == ""
+    assert result.stdout == f"Wrote the markdown report to {target}.\n"  # says where
     assert target.read_bytes() == demo("report").stdout_bytes
     assert [p.name for p in target.parent.iterdir()] == ["2026-W49.md"]  # no temporary file left
     blocked = tmp_path / "file"

@@ -55,7 +55,7 @@ def board(
     if by not in (None, "owner"):
         raise UsageError(f"--by {by}: boards can only be split by owner", "use --by owner")
     s = session()
-    day = parse_date(as_of, s.today) if as_of else s.today
+    day = parse_date(as_of, s.today, past=True) if as_of else s.today
     rules = FunnelRules.from_config(s.store.config)
     contacts = s.load_all().contacts
     if owner is not None:
@@ -112,7 +112,7 @@ def stats(
     if owner is None and len(owner_names(contacts)) > 1:
         owner = "team"
     result = build_stats(contacts, FunnelRules.from_config(s.store.config), s.today,
-                         since=parse_date(since, s.today) if since else None, owner=owner)
+                         since=parse_date(since, s.today, past=True) if since else None, owner=owner)
     typer.echo(to_json(stats_data(result)) if fmt == "json" else stats_text(result, fmt))
 
 

@@ -80,7 +80,7 @@ def add(
     phone: str = typer.Option(None, "--phone"),
     source: str = typer.Option(None, "--source", help="candidate, suspect, inbound, referral or fallback."),
     owner: str = typer.Option(None, "--owner", help="Default: pipe.yaml's owner, else git's user.name."),
-    value: float = typer.Option(None, "--value", help="Deal size."),
+    value: str = typer.Option(None, "--value", help="Deal size: 24000, 24k, €24,000 (a currency typed is kept)."),
     tag: list[str] = typer.Option([], "--tag", "-t", help="A tag; repeat for more."),
     note: str = typer.Option(None, "--note", help="Free text kept under 'notes'."),
     stage: str = typer.Option(None, "--stage", help="Start above opportunity: the gates must be met."),
@@ -105,6 +105,7 @@ def add(
     from ..record import amount, duplicates_of, new_contact, set_meeting
 
     s = session(write=True)
+    worth, currency = amount(value)
     src = source_of(source) if source is not None else None
     target = OPPORTUNITY
     if stage is not None:
@@ -118,7 +119,7 @@ def add(
                         "use that contact, or add with --allow-duplicate")
     data = new_contact(
         name, s.today, company=company, title=title, email=email, phone=phone, source=src,
-        owner=owner or s.store.config["owner"] or user_name(s.store.root), value=amount(value), tags=list(tag),
+        owner=owner or s.store.config["owner"] or user_name(s.store.root), value=worth, currency=currency, tags=list(tag),
         notes=note, first_meeting={"date": parse_date(meeting, s.today), "held": False} if meeting and stage else None)
     if meeting and not stage:  # as pipe meet does: the meeting date is the O -> FA evidence
         changes, _ = set_meeting(contact_from_data("new", data), parse_date(meeting, s.today), s.today, s.rules)
@@ -260,7 +261,11 @@ def edit(contact: str = typer.Argument(..., metavar="CONTACT", help="Slug, id, s
     if before is None:
         with contextlib.suppress(Unreadable):
             before = contact_of(original, rel)
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:  # say so before the screen changes: a user who never chose vi should know how to leave it
+        editor = "vi"
+        typer.echo(f"pipe: opening {rel} in vi ($VISUAL and $EDITOR are not set; quit with :q, or set "
+                   "EDITOR=nano)", err=True)
     with tempfile.TemporaryDirectory(prefix="pipe-edit-") as folder:
         draft = Path(folder) / f"{slug}.yaml"
         draft.write_bytes(original)

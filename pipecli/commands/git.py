@@ -93,7 +93,7 @@ def changes(
 
     s = session()
     repo = gitio.require(s.store.root, "pipe changes")
-    day = parse_date(since, s.today) if since else None
+    day = parse_date(since, s.today, past=True) if since else None
     # git's --since reads committer dates; a day's margin, then the author date decides
     commits = gitio.pipe_commits(repo, *([f"--since={day - timedelta(days=1)} 00:00"] if day else []))
     rows = change_rows(commits, day, author)

@@ -33,7 +33,7 @@ def log(
 
     s = session(write=True)
     c = s.resolve(contact)
-    day = parse_date(when, s.today)
+    day = parse_date(when, s.today, past=True)
     if day > s.today:
         raise UsageError(f"--date {day} is in the future", "log what happened; plan what comes with --next and --due")
     s.save(c, log_activity(c, kind, day, outcome=outcome, note=note, next_action=next_action,
@@ -106,7 +106,7 @@ def qualify(
         "decision_maker": decision_maker, "proposal_fits": proposal_fits, "budget": budget,
         "decision_date": decide, "start_date": start, "next_step": next_step,
     }
-    yes = parse_date(verbal_yes, s.today) if verbal_yes else None
+    yes = parse_date(verbal_yes, s.today, past=True) if verbal_yes else None
     decide, start = decide or c.criteria.decision_date, start or c.criteria.start_date
     if decide and start and start < decide:
         raise UsageError(f"the start date {start} is before the decision date {decide}",
@@ -138,7 +138,7 @@ def promote(
     force: bool = typer.Option(False, "--force", help="Move even though a gate is not met (needs --reason)."),
     reason: str = typer.Option(None, "--reason", help="Why; required with --force, kept in the history."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask the salary question for A."),
-    value: float = typer.Option(None, "--value", help="Deal value, when promoting to closed."),
+    value: str = typer.Option(None, "--value", help="Deal value, when promoting to closed: 24000, 24k, €24,000."),
     on: str = typer.Option(None, "--date", metavar="DATE", help="Date of the formal commitment (closed)."),
 ) -> None:
     """Move a contact up one class (or to --to) when every gate on the way is met.
@@ -163,11 +163,16 @@ def promote(
 
     if force and not reason:
         raise UsageError("--force needs --reason", "say why the gate is skipped; it is kept in the history")
+    worth, currency = amount(value)
     s = session(write=True)
     c = s.resolve(contact)
+    if currency and c.currency and currency != c.currency.upper():
+        raise UsageError(f"{c.label}'s amounts are in {c.currency}; --value {value} is in {currency}",
+                         f"give the value in {c.currency}, or change 'currency:' in the file first (pipe edit {c.slug})")
     target = next_up(c.stage) if to is None else stage_ids([to])[0]
     changes = plan(c, target, s.today, s.rules, force_reason=reason if force else None,
-                   closed_on=parse_date(on, s.today) if on else None, value=amount(value), reason=reason)
+                   closed_on=parse_date(on, s.today, past=True) if on else None, value=worth, currency=currency,
+                   reason=reason)
     if target == A and not yes and not confirm("Would you bet your salary on this deal?", flag="--yes"):
         raise GateError(f"{c.label} stays at {stage_letter(c.stage)}: an A is a deal you would bet your salary on")
     s.save(c, changes)

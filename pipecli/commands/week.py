@@ -149,7 +149,7 @@ def report(
     if by is not None and _choice(by, ("owner",), "grouping") and owner is not None:
         raise UsageError("--owner and --by owner do not go together", "choose one")
     s = session()
-    first = parse_date(since, s.today) if since is not None else s.today - timedelta(days=6)
+    first = parse_date(since, s.today, past=True) if since is not None else s.today - timedelta(days=6)
     if first > s.today:
         raise UsageError(f"--since {first} is after today ({s.today})", "give a day on or before today")
     loaded = s.load_all()
@@ -175,6 +175,7 @@ def report(
         write_atomic(path, text.encode("utf-8"))
     except OSError as exc:
         raise FileProblem(f"cannot write {output}: {exc.strerror or exc}", "check the folder and its permissions") from None
+    typer.echo(f"Wrote the {fmt} report to {output}.")
 
 
 def register(app: typer.Typer) -> None:
