@@ -80,12 +80,12 @@ def fmt_money(value: float, currency: str | None = None) -> str:
 
 
 def by_currency(amounts: Iterable[tuple[float | None, str | None]]) -> dict[str | None, float]:
-    """Sums per currency (None: amounts written without one), in order of first appearance."""
+    """Sums per currency (None: amounts written without one): currencies in alphabetical order, None last."""
     out: dict[str | None, float] = {}
     for value, currency in amounts:
         if value is not None:
             out[currency] = out.get(currency, 0.0) + value
-    return out
+    return dict(sorted(out.items(), key=lambda kv: (kv[0] is None, kv[0] or "")))
 
 
 def fmt_sums(sums: dict[str | None, float]) -> str:

@@ -261,6 +261,16 @@ def _completing() -> list[str] | None:
     return words[1:]
 
 
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _shell_named(args: list[str]) -> None:
+    """`pipe --show-completion zsh` names the shell; bare, typer detects the one running pipe."""
+    named = len(args) > 1 and args[0] in ("--show-completion", "--install-completion") and args[1] in SHELLS
+    if named or any(a.startswith(("--show-completion=", "--install-completion=")) for a in args[:1]):
+        os.environ["_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"] = "1"  # typer's switch: the option then takes a shell
+
+
 def main() -> None:
     code: object = 0
     try:
@@ -273,6 +283,7 @@ def main() -> None:
         else:
             args = hoist_globals(sys.argv[1:])
             command = command_of(args)
+            _shell_named(args)
         if command == "help":  # pipe help COMMAND: the help of any command, so all of them
             command = None
         make_app(command)(args=args, prog_name="pipe")

@@ -900,8 +900,9 @@ def _starts_a_word(typed: str, words: tuple[str, ...]) -> bool:
 
 
 def closest(typed: str, contacts: Sequence[Contact], n: int = 3) -> list[str]:
-    """The slugs of the contacts whose slug, name or a word of it is closest to what was typed."""
-    from difflib import get_close_matches
+    """The slugs of the contacts whose slug, name or a word of it is closest to what was typed: the best
+    match and those nearly as close (difflib's ratio, at least 0.6 as get_close_matches asks)."""
+    from difflib import SequenceMatcher
 
     if not typed:
         return []
@@ -910,8 +911,18 @@ def closest(typed: str, contacts: Sequence[Contact], n: int = 3) -> list[str]:
         words = ascii_words(c.name)
         for key in {c.slug, "".join(words), *words}:
             owners.setdefault(key, []).append(c.slug)
+    matcher = SequenceMatcher()
+    matcher.set_seq2(typed)
+    scored: list[tuple[float, str]] = []
+    for key in owners:
+        matcher.set_seq1(key)
+        if matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6 and (score := matcher.ratio()) >= 0.6:
+            scored.append((score, key))
+    scored.sort(key=lambda sk: (-sk[0], sk[1]))
     out: list[str] = []
-    for key in get_close_matches(typed, owners, n=n * 2, cutoff=0.6):
+    for score, key in scored:
+        if score < scored[0][0] - 0.05:
+            break
         out += [slug for slug in owners[key] if slug not in out]
     return out[:n]
 
