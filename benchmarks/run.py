@@ -50,20 +50,20 @@ for name in os.listdir(folder):
 """
 
 
-def timed(argv: list[str], before: Callable[..., None] | None = None) -> float:
+def timed(argv: list[str], before: Callable[..., None] | None = None, env: dict[str, str] | None = None) -> float:
     if before:
         before(missing_ok=True)
     start = time.perf_counter()
-    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or ENV)
     if done.returncode not in (0, 1):  # review and classify exit 1 when they find something
         raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode()[-500:]}")
     return time.perf_counter() - start
 
 
 def median(argv: list[str], runs: int, before: Callable[..., None] | None = None,
-           each: Callable[[int], list[str]] | None = None) -> float:
-    timed(each(-1) if each else argv, before)  # warm-up
-    return statistics.median(timed(each(i) if each else argv, before) for i in range(runs))
+           each: Callable[[int], list[str]] | None = None, env: dict[str, str] | None = None) -> float:
+    timed(each(-1) if each else argv, before, env)  # warm-up
+    return statistics.median(timed(each(i) if each else argv, before, env) for i in range(runs))
 
 
 def peak_mb(argv: list[str]) -> float:
@@ -172,6 +172,11 @@ def main() -> None:
                                    if "\nstage: c\n" in p.read_text(encoding="utf-8"))[: args.runs + 1]
             add("pipe show X", label, median([*base, "show", opportunities[0]], args.runs), pipe_help,
                 "<= 1.5 x pipe --help")
+            if "list" in timings:  # what bash runs on Tab after `pipe show an`
+                tab = {**ENV, "_PIPE_COMPLETE": "complete_bash", "COMP_WORDS": f"pipe -C {root} show an",
+                       "COMP_CWORD": "4"}
+                add("Tab: complete a contact", label, median(PIPE, args.runs, env=tab), timings["list"],
+                    "<= 1 x pipe list (warm)")
             add("pipe promote X", label,
                 median([], args.runs, each=lambda i, base=base, found=opportunities: [
                     *base, "promote", found[i + 1], "--force", "--reason", "benchmark"]),

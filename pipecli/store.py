@@ -209,17 +209,40 @@ def slugify(text: str) -> str:
     return "-".join(ascii_words(text))[:60].rstrip("-")
 
 
+_ALNUM = re.compile(r"[a-z0-9]+")
+
+
 @functools.lru_cache(maxsize=1 << 16)  # a lookup that misses compares every name up to three ways
 def ascii_words(text: str) -> tuple[str, ...]:
     """The words of a name as typed on any keyboard: lower case, no accents or punctuation, Chinese as pinyin
     (张伟 -> zhang, wei; Seán O'Brien -> sean, o, brien)."""
+    if text.isascii():  # most names: nothing to normalise or decompose
+        return tuple(_ALNUM.findall(text.lower()))
     text = unicodedata.normalize("NFKC", text)
     if _has_cjk(text):
         from pypinyin import lazy_pinyin
 
         text = " ".join(lazy_pinyin(text))
     ascii_text = unicodedata.normalize("NFKD", text.lower().translate(_LATIN)).encode("ascii", "ignore").decode("ascii")
-    return tuple(re.findall(r"[a-z0-9]+", ascii_text))
+    return tuple(_ALNUM.findall(ascii_text))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _spelled(text: str) -> tuple[str, tuple[int, ...]]:
+    """A name's words run together (o'brien -> obrien) and where each word starts in that."""
+    words = ascii_words(text)
+    starts, at = [], 0
+    for word in words:
+        starts.append(at)
+        at += len(word)
+    return "".join(words), tuple(starts)
+
+
+def _begins(typed: str, spelled: tuple[str, tuple[int, ...]]) -> bool:
+    """Whether the typed letters begin at a word and run on through the words after it (`obrien` in
+    o-brien, `annab` in anna-berg, `wei` in zhang-wei)."""
+    compact, starts = spelled
+    return typed in compact and any(compact.startswith(typed, at) for at in starts)
 
 
 def is_safe_slug(slug: str) -> bool:
@@ -871,32 +894,37 @@ def pick(query: str, contacts: Sequence[Contact]) -> Contact:
     O'Brien, `zhang wei` and `zhangwei` find 张伟), any word of the name or company. A miss suggests the
     closest names."""
     q = _norm(query)
-    typed = "".join(ascii_words(query))
     for test in (
         lambda c: c.id == query or c.slug == q,
         lambda c: c.slug.startswith(q),
         lambda c: _norm(c.name) == q,
         lambda c: q in _norm(c.name) or (c.company is not None and q == _norm(c.company)),
-        lambda c: bool(typed) and typed == "".join(ascii_words(c.name)),
-        lambda c: bool(typed) and (_starts_a_word(typed, ascii_words(c.name))
-                                   or (c.company is not None and _starts_a_word(typed, ascii_words(c.company)))),
     ):
-        found = [c for c in contacts if test(c)]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            names = "\n  ".join(f"{c.slug}  {c.label}  [{stage_letter(c.stage)}]" for c in found[:20])
-            raise AmbiguousContact(f"'{query}' matches {len(found)} contacts:\n  {names}",
-                                   "name one by its slug (the first column)")
+        if (one := _one_of([c for c in contacts if test(c)], query)) is not None:
+            return one
+    typed = "".join(ascii_words(query))
+    if typed:  # the whole name spelled alike, else any word of the name or the company on
+        spelled = [(c, _spelled(c.name)) for c in contacts]
+        if (one := _one_of([c for c, (compact, _) in spelled if compact == typed], query)) is not None:
+            return one
+        started = [c for c, name in spelled
+                   if _begins(typed, name) or (c.company is not None and _begins(typed, _spelled(c.company)))]
+        if (one := _one_of(started, query)) is not None:
+            return one
     close = closest(typed or q, contacts)
     maybe = f"; did you mean {' or '.join([', '.join(close[:-1]), close[-1]] if len(close) > 1 else close)}?" if close else ""
     raise ContactNotFound(f"no contact matches '{query}'{maybe}", "see 'pipe list --all' for names and slugs")
 
 
-def _starts_a_word(typed: str, words: tuple[str, ...]) -> bool:
-    """Whether the typed letters begin at a word and run on through the words after it (`obrien` in
-    o-brien, `annab` in anna-berg, `wei` in zhang-wei)."""
-    return any("".join(words[i:]).startswith(typed) for i in range(len(words)))
+def _one_of(found: list[Contact], query: str) -> Contact | None:
+    """The one contact found; AmbiguousContact listing them when several; None when none."""
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        names = "\n  ".join(f"{c.slug}  {c.label}  [{stage_letter(c.stage)}]" for c in found[:20])
+        raise AmbiguousContact(f"'{query}' matches {len(found)} contacts:\n  {names}",
+                               "name one by its slug (the first column)")
+    return None
 
 
 def closest(typed: str, contacts: Sequence[Contact], n: int = 3) -> list[str]:
@@ -909,7 +937,7 @@ def closest(typed: str, contacts: Sequence[Contact], n: int = 3) -> list[str]:
     owners: dict[str, list[str]] = {}
     for c in contacts:
         words = ascii_words(c.name)
-        for key in {c.slug, "".join(words), *words}:
+        for key in {_spelled(c.name)[0], *words}:
             owners.setdefault(key, []).append(c.slug)
     matcher = SequenceMatcher()
     matcher.set_seq2(typed)
