@@ -20,6 +20,8 @@ from .commands import common  # noqa: E402
 from .errors import ExitCode, PipeError, UsageError  # noqa: E402
 
 DOCS = "docs/ in pipe's source (commands.md, file-format.md, settings.md, ...) and the README"
+# The page of docs/ that goes deeper than docs/commands.md, by the module a command lives in.
+DOC_PAGES = {"board": "board.md", "review": "rules.md", "week": "week.md", "git": "git.md", "contacts": "file-format.md"}
 
 
 class PipeGroup(TyperGroup):
@@ -134,7 +136,8 @@ def _tune(command: Any) -> None:
             longest = max(param.opts, key=len).lstrip("-")
             param.metavar = longest.replace("-", "_").upper()
     if command.epilog is None:
-        command.epilog = f"Docs: {DOCS}."
+        page = DOC_PAGES.get(common.COMMANDS.get(command.name, ""))
+        command.epilog = f"Docs: docs/commands.md{f' and docs/{page}' if page else ''} in pipe's source."
 
 
 def _argument_metavar(param: Any, ctx: Any = None, *, usage: bool = False) -> str:

@@ -68,6 +68,16 @@ def test_each_shell_gets_its_completion_script(shell: str) -> None:
     assert re.search(r"\bpipe\b", done.stdout)  # completes the command `pipe`, whatever ran the script
 
 
+@pytest.mark.parametrize(("shell", "script"), [("bash", ".bash_completions/pipe.sh"), ("zsh", ".zfunc/_pipe"),
+                                               ("fish", ".config/fish/completions/pipe.fish")])
+def test_install_completion_writes_the_script_and_says_where(tmp_path: Path, shell: str, script: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "pipecli", "--install-completion", shell], capture_output=True,
+                          text=True, env={**ENV, "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert str(tmp_path / script) in done.stdout
+    assert "_PIPE_COMPLETE=complete_" in (tmp_path / script).read_text(encoding="utf-8")
+
+
 def test_install_completion_is_offered_in_the_help() -> None:
     out = CliRunner().invoke(app, ["--help"]).stdout
     assert "--install-completion" in out and "--show-completion" in out
@@ -383,7 +393,10 @@ def test_help_writes_placeholders_one_way_and_ends_with_examples_and_the_docs() 
         for metavar in re.findall(r"^\s+(?:-\w, )?--[\w-]+ ([^\s/]+)", options, re.MULTILINE):
             assert metavar.isupper() or metavar == "owner", (name, metavar)  # --by owner: the one literal value
         assert "Examples:" in out[: out.index("Arguments:" if "Arguments:" in out else "Options:")], name
-        assert out.rstrip().endswith("and the README."), name
+        last = " ".join(out.rstrip().rsplit("\n\n", 1)[-1].split())
+        assert re.fullmatch(r"Docs: docs/commands\.md( and docs/[a-z-]+\.md)? in pipe's source\.", last), (name, last)
+        pages = re.findall(r"docs/([a-z-]+\.md)", last)
+        assert all((Path(__file__).parent.parent / "docs" / page).is_file() for page in pages)
     root = CliRunner().invoke(app, ["--help"]).stdout
     assert "Docs: docs/" in root and "pipe help COMMAND" in root
 
