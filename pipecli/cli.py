@@ -123,12 +123,16 @@ def _usage_error(exc: Exception, where: str = "pipe") -> None:
 def _tune(command: Any) -> None:
     """One placeholder style (CONTACT, [CONTACT]..., --date DATE), shell completion by what each
     parameter names, and the docs' address at the end of the help."""
-    from .complete import KIND_OF_PARAMETER
+    from .complete import FORMATS, KIND_OF_PARAMETER
 
     for param in command.params:
         kind = KIND_OF_PARAMETER.get(param.name or "")
         if kind is not None and param._custom_shell_complete is None:
             param._custom_shell_complete = _completer(kind)
+        if param.name == "fmt" and param.help:  # the formats a command takes are the ones its help names
+            words = "".join(ch if ch.isalpha() else " " for ch in param.help).split()
+            named = tuple(dict.fromkeys(w for w in words if w in FORMATS))
+            param._custom_shell_complete = _completer("choice", named)
         if param.param_type_name == "argument":
             param.metavar = (param.metavar or param.name or "VALUE").upper()
             setattr(param, "make_metavar", functools.partial(_argument_metavar, param))  # noqa: B010
@@ -149,10 +153,12 @@ def _argument_metavar(param: Any, ctx: Any = None, *, usage: bool = False) -> st
     return name if param.required else f"[{name}]"
 
 
-def _completer(kind: str) -> Any:
+def _completer(kind: str, choices: tuple[str, ...] = ()) -> Any:
     def complete(ctx: Any, param: Any, incomplete: str) -> list[Any]:
         from . import complete as completing
 
+        if kind == "choice":
+            return completing.choices(choices, incomplete)
         shell = os.environ.get("_PIPE_COMPLETE", "").removeprefix("complete_")
         directory = ctx.find_root().params.get("directory") or os.environ.get("PIPE_DIR")
         return completing.values(kind, incomplete, directory, shell)

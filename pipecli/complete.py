@@ -25,6 +25,9 @@ KIND_OF_PARAMETER: dict[str, str] = {
 }
 
 
+FORMATS = ("table", "text", "yaml", "markdown", "csv", "html", "json")  # every --format value some command takes
+
+
 class Item(NamedTuple):
     """A completion as click's shell classes read it (value, help, type), without importing click."""
 
@@ -110,6 +113,10 @@ def contacts(root: Path | None, incomplete: str, shell: str) -> list[Item]:
             if p[0] not in seen and name != p[0] and _fold(name).startswith(typed):
                 out.append(Item(_quoted(name, shell), p[0]))
     return out
+
+
+def choices(words: Iterable[str], incomplete: str) -> list[Item]:
+    return _starting(((w, None) for w in words), incomplete)
 
 
 def stages(incomplete: str) -> list[Item]:

@@ -262,6 +262,16 @@ class _Reader:
             return None
         return str(value)
 
+    def currency(self, value: Any, key: tuple[str | int, ...]) -> str | None:
+        """A currency as an upper-case three-letter code (eur reads EUR): sums are kept apart by it."""
+        code = self.text(value, key)
+        if code is None:
+            return None
+        if not (len(code.strip()) == 3 and code.strip().isascii() and code.strip().isalpha()):
+            self.bad(key, f"{_dotted(key)} should be a three-letter currency code like EUR or CNY, not {_show(value)}")
+            return None
+        return code.strip().upper()
+
     def day(self, value: Any, key: tuple[str | int, ...]) -> date | None:
         if value is None:
             return None
@@ -476,7 +486,7 @@ def contact_from_data(slug: str, data: Any) -> Contact:
         owner=r.text(data.get("owner"), ("owner",)),
         source=source,
         value=r.number(data.get("value"), ("value",)),
-        currency=r.text(data.get("currency"), ("currency",)),
+        currency=r.currency(data.get("currency"), ("currency",)),
         tags=tags,
         created=r.day(data.get("created"), ("created",)),
         first_meeting=first_meeting,

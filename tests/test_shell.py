@@ -117,6 +117,9 @@ def test_zsh_gets_values_with_their_descriptions(pipeline: Path) -> None:
     ("pipe list --owner ", ["bo", "'Kari Nordmann'"]),
     ("pipe review --rule no", ["no-response", "no-next-step"]),
     ("pipe add X --source re", ["referral"]),
+    ("pipe list --format ", ["table", "markdown", "csv", "json"]),  # each command's own formats
+    ("pipe report -f ", ["markdown", "html", "json"]),
+    ("pipe check --format ", ["text", "json"]),
 ])
 def test_values_complete_by_what_they_name(pipeline: Path, line: str, expected: list[str]) -> None:
     people(pipeline)
@@ -459,3 +462,15 @@ def test_the_readme_explains_the_ladder_and_its_gates_before_any_command() -> No
     assert "```sh\npip install . && pipe -C examples/demo list\n```" in readme
     assert "```sh\npip install '.[test]' && python -m pytest -q\n```" in readme
     assert len(screen.splitlines()) <= 30  # one screen
+
+
+def test_a_currency_in_a_file_is_a_three_letter_code(pipeline: Path, run: Run) -> None:
+    contact_file(pipeline, "anna-berg").write_text("id: a\nname: Anna Berg\nstage: c\nvalue: 24000\ncurrency: eur\n",
+                                                   encoding="utf-8")
+    assert json.loads(run("list", "-f", "json").stdout)[0]["currency"] == "EUR"  # as the sums compare it
+    contact_file(pipeline, "anna-berg").write_text("id: a\nname: Anna Berg\nstage: c\nvalue: 24000\ncurrency: euros\n",
+                                                   encoding="utf-8")
+    check = run("check")
+    assert check.exit_code == 1
+    assert "contacts/anna-berg.yaml:5: currency should be a three-letter currency code like EUR or CNY, not 'euros'" \
+        in check.stdout

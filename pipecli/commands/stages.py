@@ -166,7 +166,7 @@ def promote(
     worth, currency = amount(value)
     s = session(write=True)
     c = s.resolve(contact)
-    if currency and c.currency and currency != c.currency.upper():
+    if currency and c.currency and currency != c.currency:
         raise UsageError(f"{c.label}'s amounts are in {c.currency}; --value {value} is in {currency}",
                          f"give the value in {c.currency}, or change 'currency:' in the file first (pipe edit {c.slug})")
     target = next_up(c.stage) if to is None else stage_ids([to])[0]
