@@ -22,7 +22,12 @@ from pipecli.errors import AmbiguousContact, ContactNotFound, UsageError
 from pipecli.model import contact_from_data
 from pipecli.store import pick
 
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def environ() -> dict[str, str]:
+    """This test's environment (its own cache folder included), buffered as pipe's output is in a pipe."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
 MONDAY = date(2026, 11, 30)
 
 # --- completion -----------------------------------------------------------------------------------
@@ -43,7 +48,7 @@ def complete(shell: str, line: str, *, root: Path | None = None, importtime: boo
              word: str | None = None) -> subprocess.CompletedProcess[str]:
     """What the shell's completion script runs on Tab, for the command line typed so far (`word`: the
     word being completed, as the shell splits it, when it holds a space)."""
-    env = {**ENV, "_PIPE_COMPLETE": f"complete_{shell}"}
+    env = {**environ(), "_PIPE_COMPLETE": f"complete_{shell}"}
     if root is not None:
         env["PIPE_DIR"] = str(root)
     if shell == "bash":
@@ -62,7 +67,7 @@ def complete(shell: str, line: str, *, root: Path | None = None, importtime: boo
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish", "powershell"])
 def test_each_shell_gets_its_completion_script(shell: str) -> None:
     done = subprocess.run([sys.executable, "-m", "pipecli", "--show-completion", shell], capture_output=True, text=True,
-                          env=ENV)
+                          env=environ())
     assert done.returncode == 0, done.stderr
     assert "_PIPE_COMPLETE" in done.stdout and f"complete_{shell}" in done.stdout
     assert re.search(r"\bpipe\b", done.stdout)  # completes the command `pipe`, whatever ran the script
@@ -72,7 +77,7 @@ def test_each_shell_gets_its_completion_script(shell: str) -> None:
                                                ("fish", ".config/fish/completions/pipe.fish")])
 def test_install_completion_writes_the_script_and_says_where(tmp_path: Path, shell: str, script: str) -> None:
     done = subprocess.run([sys.executable, "-m", "pipecli", "--install-completion", shell], capture_output=True,
-                          text=True, env={**ENV, "HOME": str(tmp_path)})
+                          text=True, env={**environ(), "HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert str(tmp_path / script) in done.stdout
     assert "_PIPE_COMPLETE=complete_" in (tmp_path / script).read_text(encoding="utf-8")
@@ -366,7 +371,7 @@ ONE_LINE = re.compile(r"pipe: error: [^\n]+\n  hint: [^\n]+\n")
     (["help", "lst"], "no such command 'lst'; did you mean 'list'?", "'pipe help' lists the commands"),
 ])
 def test_every_usage_error_is_one_line_with_a_hint(args: list[str], message: str, hint: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "pipecli", *args], capture_output=True, text=True, env=ENV)
+    done = subprocess.run([sys.executable, "-m", "pipecli", *args], capture_output=True, text=True, env=environ())
     assert done.returncode == 2
     assert ONE_LINE.fullmatch(done.stderr), done.stderr
     assert done.stderr == f"pipe: error: {message}\n  hint: {hint}\n"
@@ -379,7 +384,7 @@ def test_pipe_help_prints_a_commands_help() -> None:
     assert runner.invoke(app, ["help", "log"]).stdout == runner.invoke(app, ["log", "--help"]).stdout
     whole = runner.invoke(app, ["help"])
     assert whole.exit_code == 0 and whole.stdout == runner.invoke(app, ["--help"]).stdout
-    done = subprocess.run([sys.executable, "-m", "pipecli", "help", "promote"], capture_output=True, text=True, env=ENV)
+    done = subprocess.run([sys.executable, "-m", "pipecli", "help", "promote"], capture_output=True, text=True, env=environ())
     assert done.returncode == 0 and done.stdout.startswith("Usage: pipe promote [OPTIONS] CONTACT\n")
 
 
