@@ -18,7 +18,6 @@ MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "
 DATE_FORMS = ("YYYY-MM-DD, today, tomorrow, yesterday, +3d, 2w, -1w, +6m, in 2 weeks, 3 days ago, next week, "
               "next month, end of month, a weekday (fri, next fri), a month and day (oct 12, 12 October 2026), "
               "or in Chinese (10月12日, 下周五, 明天)")
-FIRST_YEAR, LAST_YEAR = 1900, 2999  # a date outside is a typing slip, not a sales event
 
 _UNITS = {"d": "d", "day": "d", "days": "d", "w": "w", "wk": "w", "wks": "w", "week": "w", "weeks": "w",
           "m": "m", "mo": "m", "month": "m", "months": "m", "y": "y", "yr": "y", "year": "y", "years": "y"}
@@ -42,26 +41,37 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, last))
 
 
-def in_range(day: date, text: str | None = None) -> date:
-    """The one range check of every date pipe reads from a user: 1900 to 2999."""
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        shown = f"'{text}' is" if text is not None else f"{day.isoformat()} is"
-        raise UsageError(f"{shown} outside the years {FIRST_YEAR}-{LAST_YEAR}", "check the year you typed")
-    return day
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+RANGE = f"{EARLIEST.isoformat()} to {LATEST.isoformat()}"
+
+
+def out_of_range(day: date) -> str | None:
+    """Why a date is refused, or None: every date pipe reads or is given lies in EARLIEST..LATEST, so
+    that adding a sales cycle, a deferral or a year to it never leaves the calendar."""
+    if EARLIEST <= day <= LATEST:
+        return None
+    return f"{day.isoformat()} is outside the dates pipe works with ({RANGE})"
 
 
 def parse_date(text: str, today: date, *, past: bool = False) -> date:
-    """Read a date as a user typed it, relative to `today`.
+    """Read a date as a user typed it, relative to `today`; a date outside EARLIEST..LATEST (typed, or
+    reached by an offset like +99999y) is a UsageError.
 
     `past` says what the date is of: something that happened (`log --date mon` is last Monday) or
     something planned (`--due fri`, the default, is the next Friday). It decides weekday names and
     a month and day without a year (the nearest such day before or after today).
     """
     raw = " ".join(text.strip().lower().replace(",", " ").split())
-    day = _read(raw, today, past)
+    try:
+        day = _read(raw, today, past)
+    except (OverflowError, ValueError):  # an offset past the calendar's end (year 9999)
+        raise UsageError(f"'{text}' goes beyond the dates pipe works with ({RANGE})", f"give a date from {RANGE}") from None
     if day is None:
         raise UsageError(f"'{text}' is not a date", f"write a date as {DATE_FORMS}")
-    return in_range(day, text)
+    problem = out_of_range(day)
+    if problem:
+        raise UsageError(problem, f"give a date from {RANGE}")
+    return day
 
 
 def _read(raw: str, today: date, past: bool) -> date | None:

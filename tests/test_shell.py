@@ -271,8 +271,12 @@ def test_dates_as_people_type_them(text: str, planned: str, happened: str) -> No
     ("12/10/2026", "'12/10/2026' could be 12 October or 10 December 2026", "2026-10-12 or 2026-12-10"),
     ("3/4", "'3/4' could be 3 April or 4 March", "YYYY-04-03 or YYYY-03-04"),
     ("2026-02-30", "'2026-02-30' is not a real date", "check the day"),
-    ("3000-01-01", "'3000-01-01' is outside the years 1900-2999", "check the year"),
-    ("1850-06-01", "'1850-06-01' is outside the years 1900-2999", "check the year"),
+    ("3000-01-01", "3000-01-01 is outside the dates pipe works with (1900-01-01 to 2999-12-31)",
+     "give a date from 1900-01-01 to 2999-12-31"),
+    ("1850-06-01", "1850-06-01 is outside the dates pipe works with (1900-01-01 to 2999-12-31)", "give a date"),
+    ("+99999y", "'+99999y' goes beyond the dates pipe works with (1900-01-01 to 2999-12-31)", "give a date"),
+    ("in 99999999999 days", "'in 99999999999 days' goes beyond the dates pipe works with (1900-01-01 to 2999-12-31)",
+     "give a date"),
     ("next moon", "'next moon' is not a date", "in 2 weeks"),
 ])
 def test_dates_that_are_refused(text: str, message: str, hint: str) -> None:
