@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 KIND_OF_PARAMETER: dict[str, str] = {
     "contact": "contact", "contacts": "contact", "explain": "contact",
     "stage": "stage", "to": "stage",
-    "kind": "kind", "outcome": "outcome",
+    "kind": "kind", "outcome": "outcome", "step": "step",
     "owner": "owner", "by": "by",
     "rule": "rule", "source": "source",
     "key": "setting", "setting": "setting",
@@ -115,6 +115,13 @@ def contacts(root: Path | None, incomplete: str, shell: str) -> list[Item]:
     return out
 
 
+def vocabulary(ids: Iterable[str], aliases: dict[str, tuple[str, ...]], incomplete: str) -> list[Item]:
+    """A vocabulary's ids, then the Chinese words the model accepts for them (as for stages), each with its id."""
+    words: list[tuple[str, str | None]] = [(i, None) for i in ids]
+    words += [(a, key) for key, more in aliases.items() for a in more if not a.isascii()]
+    return _starting(words, incomplete)
+
+
 def choices(words: Iterable[str], incomplete: str) -> list[Item]:
     return _starting(((w, None) for w in words), incomplete)
 
@@ -170,9 +177,11 @@ def values(kind: str, incomplete: str, directory: str | None, shell: str) -> lis
     if kind == "stage":
         return stages(incomplete)
     if kind == "kind":
-        return _starting(((k, None) for k in model.ACTIVITY_KINDS), incomplete)
+        return vocabulary(model.ACTIVITY_KINDS, getattr(model, "KIND_ALIASES", {}), incomplete)
     if kind == "outcome":
-        return _starting(((o, None) for o in model.OUTCOMES), incomplete)
+        return vocabulary(model.OUTCOMES, getattr(model, "OUTCOME_ALIASES", {}), incomplete)
+    if kind == "step":
+        return vocabulary(getattr(model, "STEPS", ()), getattr(model, "STEP_ALIASES", {}), incomplete)
     if kind == "source":
         return _starting(((s, names[0] if names else None) for s, names in model.SOURCES.items()), incomplete)
     if kind == "owner":

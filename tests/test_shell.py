@@ -140,6 +140,15 @@ def test_a_user_rule_completes_beside_the_built_in_ones(pipeline: Path) -> None:
         "no-response", "no-next-step", "no-budget-talk"]
 
 
+def test_kinds_and_outcomes_complete_with_the_chinese_words_the_model_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipecli import model
+    from pipecli.complete import values
+
+    monkeypatch.setattr(model, "KIND_ALIASES", {"call": ("phone", "电话", "打电话"), "email": ("邮件",)}, raising=False)
+    assert [(i.value, i.help) for i in values("kind", "电", None, "bash")] == [("电话", "call")]
+    assert [i.value for i in values("kind", "", None, "bash")] == [*model.ACTIVITY_KINDS, "电话", "打电话", "邮件"]
+
+
 def test_settings_keys_complete() -> None:
     from pipecli.complete import values
 
