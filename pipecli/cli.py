@@ -72,7 +72,7 @@ class PipeGroup(TyperGroup):
             typer.echo(f"pipe: error: {os_error(exc)}", err=True)
             raise typer.Exit(int(ExitCode.FAILED)) from None
         except Exception as exc:  # the boundary: anything unexpected is still one clear line
-            _usage_error(exc, " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand))))
+            _usage_error(exc, ctx, self.commands.get(ctx.invoked_subcommand or ""))
             if common.STATE.debug or _is_click_exception(exc):
                 raise
             typer.echo(f"pipe: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
@@ -104,18 +104,23 @@ def _is_click_exception(exc: Exception) -> bool:
                for cls in type(exc).__mro__)
 
 
-def _usage_error(exc: Exception, where: str = "pipe") -> None:
+def _usage_error(exc: Exception, parent: Any = None, command: Any = None) -> None:
     """A click usage error said as pipe says every error (one line, a hint), then exit 2; else nothing."""
     if not _is_click_exception(exc) or type(exc).__name__ == "NoArgsIsHelpError" or not hasattr(exc, "format_message"):
         return  # `pipe` alone prints the help, as it should
     message = str(exc.format_message()).strip().rstrip(".")
     message = (message[:1].lower() + message[1:]).replace(". Did you mean", "; did you mean")
     ctx = getattr(exc, "ctx", None)
-    path = ctx.command_path if ctx is not None else where
+    if (ctx is None or ctx.command is not command) and command is not None:  # found while reading its options
+        ctx = typer.Context(command, info_name=command.name, parent=parent)
+    path = ctx.command_path if ctx is not None else "pipe"
     if message.startswith("no such command"):
         hint = "'pipe help' lists the commands"
+    elif ctx is not None and path != "pipe":  # the command's usage line says what it takes
+        usage = " ".join(ctx.command.collect_usage_pieces(ctx))
+        hint = f"{path} {usage}; see '{path} --help'"
     else:
-        hint = f"see '{path} --help'" if path != "pipe" else "see 'pipe --help'"
+        hint = f"see '{path} --help'"
     typer.echo(f"pipe: error: {message}\n  hint: {hint}", err=True)
     raise typer.Exit(int(getattr(exc, "exit_code", ExitCode.USAGE))) from None
 
