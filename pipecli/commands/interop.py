@@ -21,8 +21,9 @@ def import_(
     file: Path = typer.Argument(..., metavar="FILE", help="A CSV export (any delimiter or encoding) or a vCard file (.vcf)."),
     preset: str = typer.Option(None, "--preset", help="Read the file as this export: pipe, pipedrive-deals, hubspot-deals, "
                                "hubspot-contacts, salesforce-opportunities or csv (default: recognised from the header row)."),
-    map_: list[str] = typer.Option([], "--map", metavar="COLUMN=FIELD", help="Read a column into a field; repeat. "
-                                   "See docs/commands.md for the fields."),
+    map_: list[str] = typer.Option([], "--map", metavar="COLUMN=FIELD", help="Read a column into a field (name, company, email, "
+                                   "phone, owner, stage, status, value, created, record_id...; a wrong one lists "
+                                   "them all); repeat."),
     stage_map: list[str] = typer.Option([], "--stage-map", metavar="'CRM STAGE=STAGE'",
                                         help="What a stage of the file means in pipe (id, letter or Chinese); repeat."),
     encoding: str = typer.Option(None, "--encoding", help="The file's encoding (default: detected)."),
