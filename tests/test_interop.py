@@ -547,3 +547,21 @@ def test_an_import_into_a_pipeline_named_by_a_relative_path(tmp_path: Path, monk
     result = CliRunner().invoke(app, ["-C", "sales", "--today", TODAY, "import", str(FIXTURES / "pipedrive-deals.csv")])
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "sales" / "contacts").glob("*.yaml"))) == 4
+
+
+def test_history_marks_imported_moves_and_classify_apply_demotes_an_imported_class(tmp_path: Path) -> None:
+    import json
+
+    root = git_pipeline(tmp_path)
+    assert pipe(root, "import", str(FIXTURES / "pipedrive-deals.csv")).exit_code == 0
+    slug = next(s for s, d in files(root).items() if d.get("deal") == "Nordlys 50 licences")
+    shown = json.loads(pipe(root, "history", slug, "--format", "json").stdout)
+    moves = [row for row in shown if row["kind"] == "stage"]
+    assert [row["imported"] for row in moves] == [True, True]
+    assert "(imported)" in pipe(root, "history", slug).stdout
+    applied = pipe(root, "classify", "--apply", "--yes")
+    assert applied.exit_code == 0, applied.output
+    after = files(root)[slug]
+    assert after["stage"] == "opportunity"
+    assert after["history"][-1]["reason"].startswith("classify: the evidence supports O")
+    assert "imported" not in after["history"][-1]  # pipe's own move, made on pipe's evidence
