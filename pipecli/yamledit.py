@@ -32,6 +32,7 @@ class EditError(Exception):
 
 
 _RESOLVER = yaml.resolver.Resolver()
+_QUOTABLE = re.compile(r"[\w .\-/@()&+':,#]+")
 _PLAIN = re.compile(r"[\w .\-/@()&+']+")  # letters, digits and these: safe in plain text after its first character
 _WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null"})  # plain, YAML 1.1 reads these as bool or null
 
@@ -43,6 +44,9 @@ def fast_text(value: Any) -> str | None:
     kind = type(value)
     if kind is str:
         if not value or value[-1] == " " or _PLAIN.fullmatch(value) is None:
+            if value and value[0] != " " and value[-1] != " " and (": " in value or " #" in value) \
+                    and _QUOTABLE.fullmatch(value):
+                return "'" + str(value).replace("'", "''") + "'"  # never plain, in a line or in braces: quoted
             return None
         if value[0].isalpha() and value.casefold() not in _WORDS:
             return value  # type: ignore[no-any-return]

@@ -494,7 +494,8 @@ from hypothesis import strategies as st  # noqa: E402
 _WORDY = st.text(alphabet=st.sampled_from("abcyzABNOTFé张伟ß0129²_ ._-/@()&+':,#[]{}\"\n\t*!|>%`~=?\u2028\x85"), max_size=12)
 _SCALARS = st.one_of(_WORDY, st.sampled_from(["yes", "No", "NULL", "off", "On", "True", "Anna Berg", "Deal - ID", "1000",
                                               "2026-10-01", "+47 22 00 00 01", "1_000", "0x1F", "1:30", "1e5", "3.5",
-                                              "1.5.2", "2026-10-01 10:00:00", "007", "12 Main St"]),
+                                              "1.5.2", "2026-10-01 10:00:00", "007", "12 Main St", "lost: no budget",
+                                              "a #b", "it's: x", "x: y, z", "-a: b", "b:c", "a: b "]),
                      st.integers(), st.booleans(), st.dates(), st.none())
 
 
