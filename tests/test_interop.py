@@ -341,7 +341,11 @@ def test_export_selects_by_stage_and_owner(run: Run) -> None:
     assert [r["name"] for r in json.loads(only_fa.stdout)] == ["Anna Berg"]
     assert len(json.loads(run("export", "--format", "json").stdout)) == 3  # the pipeline: not the closed one
     assert len(json.loads(run("export", "--format", "json", "--all").stdout)) == 4
-    assert json.loads(run("export", "--format", "json", "--owner", "nobody").stdout) == []
+    nobody = run("export", "--format", "json", "--owner", "nobody")
+    assert nobody.exit_code == 1
+    assert "no contact has the owner 'nobody'" in nobody.stderr  # as every command says it
+    mine = json.loads(run("export", "--format", "json", "--owner", "TESTER").stdout)
+    assert sorted(r["name"] for r in mine) == sorted(["Anna Berg", "=HYPERLINK(\"http://x.example\")", "张伟"])
     bad = run("export", "--format", "xlsx")
     assert bad.exit_code == 2 and "unknown format 'xlsx'" in bad.stderr
 
