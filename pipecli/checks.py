@@ -62,15 +62,19 @@ def _norm(text: str | None) -> str:
 
 
 def cross_problems(contacts: Sequence[Contact]) -> list[tuple[Contact, Problem]]:
-    """Duplicate ids, and two files that are the same person (same e-mail, or same name and company)."""
+    """Duplicate ids, and two files that are the same person (same e-mail, or same name and company).
+
+    Cards for different deals of one person (`deal:`, written by pipe import) share the person's
+    e-mail by design: only a second card for the same deal counts as a duplicate then."""
     out: list[tuple[Contact, Problem]] = []
     groups: dict[tuple[str, str], list[Contact]] = defaultdict(list)
     for c in contacts:
         if c.id:
             groups[("id", c.id)].append(c)
-        if c.email and c.email.strip():
+        if c.email and c.email.strip() and not c.deal:
             groups[("email", _norm(c.email))].append(c)
-        groups[("person", f"{_norm(c.name)}\0{_norm(c.company)}")].append(c)
+        # two deals of one person are two cards, not the same person twice
+        groups[("person", f"{_norm(c.name)}\0{_norm(c.company)}\0{_norm(c.deal)}")].append(c)
     for (kind, _), members in groups.items():
         if len(members) < 2:
             continue

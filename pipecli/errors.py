@@ -71,3 +71,7 @@ class UndoRefused(GitError):
 
 class SyncConflict(GitError):
     """`pipe sync` stopped because the same contacts changed on both sides."""
+
+
+class InputError(PipeError):
+    """A file to import that is not what it says, or rows in it that cannot be read (with their lines)."""

@@ -86,9 +86,9 @@ CONTACTS_DIR = "contacts"  # the folder of contact files, in the pipeline folder
 
 # Key order for files pipe writes from scratch: stable, so merges stay clean.
 FIELD_ORDER: tuple[str, ...] = (
-    "id", "name", "company", "title", "email", "phone", "owner", "source", "stage", "value", "currency",
+    "id", "name", "company", "deal", "title", "email", "phone", "owner", "source", "stage", "value", "currency",
     "tags", "created", "first_meeting", "criteria", "verbal_yes", "closed", "deferred", "next",
-    "notes", "activities", "history",
+    "crm", "notes", "activities", "history",
 )
 KNOWN_FIELDS = frozenset(FIELD_ORDER)
 
@@ -181,10 +181,13 @@ class Contact(NamedTuple):
     activities: tuple[Activity, ...] = ()
     history: tuple[StageChange, ...] = ()
     problems: tuple[Problem, ...] = ()
+    deal: str | None = None  # the deal this card is for, when it came from a CRM's deal (one person may have several)
+    crm: str | None = None  # "system:record id" of the record pipe import made it from (crm.system, crm.id)
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({self.company})" if self.company else self.name
+        inside = ": ".join(part for part in (self.company, self.deal) if part)
+        return f"{self.name} ({inside})" if inside else self.name
 
     def stage_since(self) -> date | None:
         """When the contact entered its current stage, from its history (else its creation)."""
@@ -499,7 +502,16 @@ def contact_from_data(slug: str, data: Any) -> Contact:
         activities=tuple(activities),
         history=tuple(history),
         problems=tuple(r.problems),
+        deal=r.text(data.get("deal"), ("deal",)),
+        crm=_crm_key(data.get("crm")),
     )
+
+
+def _crm_key(value: Any) -> str | None:
+    """The key a re-import finds an imported contact by; None when the file has no readable crm record."""
+    if isinstance(value, dict) and value.get("system") is not None and value.get("id") is not None:
+        return f"{value['system']}:{value['id']}"
+    return None
 
 
 # --- edits as data: the core says what changes, the store applies it byte-carefully -----------

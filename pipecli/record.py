@@ -41,16 +41,20 @@ def new_id() -> str:
 
 
 def new_contact(name: str, today: date, *, stage: str = OPPORTUNITY, reason: str | None = None,
-                forced: bool = False, **fields: Any) -> dict[str, Any]:
-    """A new contact's data in the stable key order; its history starts with how it was added."""
+                forced: bool = False, cid: str | None = None, created: date | None = None,
+                history: Sequence[dict[str, Any]] | None = None, **fields: Any) -> dict[str, Any]:
+    """A new contact's data in the stable key order; its history starts with how it was added.
+
+    An import gives the contact's own id, creation date and dated history where the file has them.
+    """
     if not name.strip():
         raise UsageError("the name is empty", "pipe add \"Anna Berg\" --company \"Nordlys AS\"")
     data = dict(fields)
-    data.update(id=new_id(), name=name.strip(), stage=stage, created=today)
+    data.update(id=cid or new_id(), name=name.strip(), stage=stage, created=created or today)
     entry: dict[str, Any] = {"date": today, "to": stage, "reason": reason or "added"}
     if forced:
         entry["forced"] = True
-    data["history"] = [entry]
+    data["history"] = list(history) if history is not None else [entry]
     return new_contact_data(data)
 
 

@@ -12,7 +12,7 @@ import stat
 import tempfile
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ SUFFIX = ".yaml"
 CACHE_DIR = ".pipe"  # this clone's own folder (never committed): local settings, the lock, the journal
 LOCK_FILE = "lock"
 JOURNAL_NAME = "journal"
+SYNC_ONCE_FROM = 64  # files in one command from which they are synced together, not each (see _write_journal)
 JOURNAL = f"{CACHE_DIR}/{JOURNAL_NAME}"  # the files a command is writing, so the next one can finish it
 TEMP_DIR = "tmp"  # .pipe/tmp: new texts before they are renamed into contacts/
 CONFLICT = re.compile(rb"^(<<<<<<<|>>>>>>>)( |$)|^=======$", re.MULTILINE)
@@ -677,7 +678,8 @@ class Store:
         if self._pending is None:
             self._pending = {}
 
-    def finish(self, message: str, commit: bool = True) -> tuple[list[Path], str | None]:
+    def finish(self, message: str, commit: bool = True,
+               progress: Callable[[int], None] | None = None) -> tuple[list[Path], str | None]:
         """Write what the transaction staged and commit it as one commit; (the files written, a note for the user).
 
         One file is replaced by an atomic rename. Several go through the journal: all their new
@@ -697,7 +699,7 @@ class Store:
                 self._put_now(slug, one.data, one.new, tmp_dir=self._temp_folder())
                 note = self._commit(paths, news, message) if commit else None
                 return paths, note
-            journal = self._write_journal(items, message, commit)
+            journal = self._write_journal(items, message, commit, progress)
             note = self._finish_journal(journal)
             return paths, note
         finally:
@@ -719,13 +721,17 @@ class Store:
             pass
         return None
 
-    def _write_journal(self, items: list[tuple[str, _Pending]], message: str, commit: bool) -> dict[str, Any]:
+    def _write_journal(self, items: list[tuple[str, _Pending]], message: str, commit: bool,
+                       progress: Callable[[int], None] | None = None) -> dict[str, Any]:
         self.contacts_dir.mkdir(parents=True, exist_ok=True)
         tmp_dir = self._temp_folder()
         written: list[str] = []
+        # Many files (an import): one sync for all before the journal, not an fsync each (10,000 of
+        # those take minutes on a disk); the journal is written only once every one is on disk either way.
+        each = len(items) < SYNC_ONCE_FROM
         try:
             files = []
-            for slug, pending in items:
+            for done, (slug, pending) in enumerate(items, 1):
                 path = self.path_of(slug)
                 if pending.new:
                     if os.path.lexists(path):
@@ -733,9 +739,20 @@ class Store:
                                           "run the command again")
                 else:
                     self._check_target(slug, path)
-                tmp = _temp_with(path, pending.data, folder=tmp_dir, mode_of=None if pending.new else path)
+                tmp = _temp_with(path, pending.data, folder=tmp_dir, mode_of=None if pending.new else path, sync=each)
                 written.append(tmp)
-                files.append([self.rel(Path(tmp)), self.rel(path), pending.new])
+                # relpath: mkstemp names the file by its absolute path, the root may be relative (-C sales)
+                files.append([Path(os.path.relpath(tmp, self.root)).as_posix(), self.rel(path), pending.new])
+                if progress is not None:
+                    progress(done)
+            if not each:
+                sync_all = getattr(os, "sync", None)
+                if sync_all is not None:
+                    sync_all()
+                else:  # pragma: no cover - Windows has no sync(): flush each file after all
+                    for tmp in written:
+                        with open(tmp, "rb+") as handle:
+                            os.fsync(handle.fileno())
             journal = {"format": 1, "message": message, "commit": commit, "files": files}
             import json
 
@@ -749,8 +766,13 @@ class Store:
             self._digests[slug] = sha1(pending.data).hexdigest()
         return journal
 
-    def _finish_journal(self, journal: dict[str, Any]) -> str | None:
-        """Rename every file the journal names into place, commit them as one, then drop the journal."""
+    def _finish_journal(self, journal: dict[str, Any], recovering: bool = False) -> str | None:
+        """Rename every file the journal names into place, commit them as one, then drop the journal.
+
+        `recovering`: the command that wrote the journal was killed, perhaps after its commit was made
+        or while its git was still making it (git outlives a killed pipe): wait for git's index lock,
+        and name no file as new, since taking back the "new" files of a failed commit would stage their
+        deletion when they were committed already (commit_changes makes the untracked ones known)."""
         paths, news = [], []
         for tmp, target, new in journal["files"]:
             source, path = self.root / tmp, self.root / target
@@ -764,9 +786,21 @@ class Store:
             if new:
                 news.append(path)
         _sync_folder(self.contacts_dir)
+        if recovering:
+            news = []
+            self._wait_for_git()
         note = self._commit(paths, news, journal["message"]) if journal["commit"] else None
         os.unlink(self.root / JOURNAL)
         return note
+
+    def _wait_for_git(self, seconds: float = 5.0) -> None:
+        """Until git's index lock is gone (a commit still being made), at most `seconds`."""
+        from .gitio import locate
+
+        repo = locate(self.root)
+        deadline = time.monotonic() + seconds
+        while repo is not None and (repo.gitdir / "index.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _recover(self) -> None:
         """Under the lock: finish the command a journal says was interrupted, and remove stale temporary files."""
@@ -780,7 +814,7 @@ class Store:
                 self.notes.append(f"pipe: warning: {self.rel(path)} did not read ({exc}); moved aside to "
                                   f"{self.rel(aside)}, nothing of it was applied")
             else:
-                note = self._finish_journal(journal)
+                note = self._finish_journal(journal, recovering=True)
                 n = len(journal["files"])
                 committed = " and committed" if journal["commit"] else ""
                 self.notes.append(f"pipe: note: finished an interrupted command: '{journal['message']}' "
@@ -970,9 +1004,11 @@ def _new_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _temp_with(path: Path, data: bytes, folder: Path | None = None, mode_of: Path | None = None) -> str:
-    """`data` in a new temporary file, flushed to disk, with the mode `mode_of` has (or a new file's):
-    in `folder`, else beside `path`. Removed again if anything fails, a full disk included."""
+def _temp_with(path: Path, data: bytes, folder: Path | None = None, mode_of: Path | None = None,
+               sync: bool = True) -> str:
+    """`data` in a new temporary file, flushed to disk (unless `sync` is false: the caller syncs them all),
+    with the mode `mode_of` has (or a new file's): in `folder`, else beside `path`. Removed again if
+    anything fails, a full disk included."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder or path.parent)
     try:
         mode = _new_file_mode()
@@ -984,7 +1020,8 @@ def _temp_with(path: Path, data: bytes, folder: Path | None = None, mode_of: Pat
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
     except OSError as exc:  # a full disk, a file size limit: say which file could not be written
         os.unlink(tmp)
         raise OSError(exc.errno, exc.strerror, str(path)) from None

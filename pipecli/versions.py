@@ -23,18 +23,21 @@ def timeline(contact: Contact, commits: Sequence[Commit]) -> list[dict[str, Any]
 
     On the same day a commit is listed above the stage changes: it is what recorded them. Every row
     has the same keys (the JSON contract): date, kind (stage or commit), change, author, commit,
-    from, to, reason, forced.
+    from, to, reason, forced, imported.
     """
     made = [{"date": date.fromisoformat(c.date), "kind": "commit", "change": c.subject, "author": c.author,
-             "commit": c.short, "from": None, "to": None, "reason": None, "forced": False} for c in commits]
+             "commit": c.short, "from": None, "to": None, "reason": None, "forced": False, "imported": False}
+            for c in commits]
     moves = []
     for change in reversed(contact.history):
         text = (f"{stage_letter(change.from_)} -> " if change.from_ else "-> ") + stage_letter(change.to)
         text += f": {change.reason}" if change.reason else ""
         text += " (forced)" if change.forced else ""
+        text += " (imported)" if change.imported else ""
         text += f" [rule {change.rule}]" if change.rule else ""
         moves.append({"date": change.date, "kind": "stage", "change": text, "author": None, "commit": None,
-                      "from": change.from_, "to": change.to, "reason": change.reason, "forced": change.forced})
+                      "from": change.from_, "to": change.to, "reason": change.reason, "forced": change.forced,
+                      "imported": change.imported})
     return sorted(made + moves, key=lambda row: row["date"], reverse=True)  # stable: commits first on a tie
 
 

@@ -80,3 +80,11 @@ def test_a_team_pipeline_has_thirty_owners_and_this_clone_is_one_of_them(tmp_pat
     assert board["target_closes"] == 120
     plan = json.loads(pipe("-C", str(root), "--today", TODAY, "plan", "-f", "json").stdout)
     assert plan["owner"] == me
+
+
+def test_the_import_benchmark_prints_its_table(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(HERE / "imports.py"), "--rows", "60", "--runs", "1", "--work", str(tmp_path)],
+                          capture_output=True, text=True, check=True)
+    assert "| pipe import (new files, no git) |" in done.stdout and "| the git commit (the difference) |" in done.stdout
+    made = list((tmp_path / "p" / "contacts").glob("*.yaml"))
+    assert len(made) == 60

@@ -29,6 +29,8 @@ COMMANDS: list[list[str]] = [
     ["add", "Demo Person", "--company", "Demo AS"], ["review", "--apply", "--yes"], ["classify", "--apply", "--yes"],
     ["plan"], ["plan", "--day", "-f", "json"], ["report"], ["report", "--by", "owner", "-f", "html"],
     ["history", "wang-fang"], ["changes"], ["undo", "--yes"], ["help"], ["help", "promote"],
+    ["export", "--all"], ["export", "-f", "ics"], ["export", "-f", "vcf", "-s", "B"],
+    ["import", str(Path(__file__).parent / "fixtures" / "interop" / "hubspot-deals.csv")],
 ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -186,14 +186,14 @@ class Session:
         self.writable()
         self.store.replace_text(slug, text)
 
-    def commit(self, message: str) -> None:
+    def commit(self, message: str, progress: Callable[[int], None] | None = None) -> None:
         """Write this command's changes and record them: one git commit of exactly the changed files (see gitio).
 
         The message is what `git log --oneline` shows, starting with the command's name:
         `promote Zhang Wei (Huaxin Logistics): C -> B`. Call it once per command, after every save:
-        nothing is written before it.
+        nothing is written before it. `progress` hears how many files are written so far (an import's bar).
         """
-        _, note = self.store.finish(message, commit=not STATE.no_commit)
+        _, note = self.store.finish(message, commit=not STATE.no_commit, progress=progress)
         if note:
             typer.echo(note, err=True)
 
@@ -229,6 +229,7 @@ COMMANDS: dict[str, str] = {
     **dict.fromkeys(("board", "stats", "classify"), "board"),
     **dict.fromkeys(("plan", "report"), "week"),
     "check": "check",
+    **dict.fromkeys(("import", "export"), "interop"),
     **dict.fromkeys(("history", "undo", "changes", "sync", "resolve", "merge-file"), "git"),
     "help": "help",
 }
