@@ -160,11 +160,17 @@ class _Doc:
         if isinstance(value, (Mapping, list, tuple)) or (isinstance(value, str) and "\n" in value):
             lines = block_lines(str(key_node.value), value, key_node.start_mark.column)
             colon = self.text.index(":", key_node.end_mark.index)
-            end = colon + 1 if _is_null(old) else _content_end(old, self.text)
+            # an empty value ends at the colon; a written one (`null`, `~`) is replaced with the rest
+            end = colon + 1 if _is_null(old) and not old.value else _content_end(old, self.text)
             rest = "".join("\n" + line for line in lines[1:])
             self.splice(colon + 1, max(end, colon + 1), lines[0].split(":", 1)[1] + rest)
             return
         new = scalar_text(value)
+        if isinstance(old, (MappingNode, SequenceNode)) and not old.flow_style and old.value:
+            # a block of lines becomes one value on the key's own line (`next: null`, not a null below it)
+            colon = self.text.index(":", key_node.end_mark.index)
+            self.splice(colon + 1, _content_end(old, self.text), " " + new)
+            return
         start, end = old.start_mark.index, _content_end(old, self.text)
         if _is_null(old) and start == end:
             colon = self.text.index(":", key_node.end_mark.index)
