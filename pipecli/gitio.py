@@ -175,6 +175,32 @@ def commit_changes(root: Path, paths: Sequence[Path], message: str, config: Any,
     return _failed(repo, rels, message, command, done)
 
 
+def edited_outside(root: Path, folder: str) -> set[str]:
+    """Tracked files under `folder` (relative to the pipeline) changed since the last commit: edits made outside pipe."""
+    repo = locate(root)
+    if repo is None or repo.run("rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
+        return set()
+    return {path for state, path in _status(repo, [folder], untracked=False) if "M" in state}
+
+
+def committed_text(root: Path, rel: str) -> bytes | None:
+    """A file as the last commit holds it (None when it holds none)."""
+    result = subprocess.run(["git", "show", f"HEAD:./{rel}"], cwd=root, capture_output=True, check=False)
+    return result.stdout if result.returncode == 0 else None
+
+
+def commit_by_hand(root: Path, rel: str, message: str) -> str | None:
+    """Commit one file's edit made outside pipe, on its own, before a command changes it; a note if git refused."""
+    repo = locate(root)
+    if repo is None:
+        return None
+    done = repo.run("commit", "--quiet", "--only", "-m", message, "--", rel)
+    if done.returncode == 0:
+        return None
+    said = (done.stderr + done.stdout).strip().splitlines()
+    return f"pipe: warning: the hand edit of {rel} was not committed on its own: {said[0] if said else 'git failed'}"
+
+
 def _commit(repo: Repo, rels: list[str], message: str, command: str) -> subprocess.CompletedProcess[str]:
     return repo.run("commit", "--quiet", "--only", "-m", message, "-m", f"{TRAILER}: {command}", "--", *rels)
 
