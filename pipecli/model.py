@@ -489,8 +489,8 @@ def contact_from_data(slug: str, data: Any) -> Contact:
             action = r.text(nx.get("action"), ("next", "action"))
             due = r.day(nx.get("due"), ("next", "due"))
             agreed = r.day(nx.get("agreed"), ("next", "agreed"))
-            if action is not None and action.strip() in ("", "-"):
-                action = None  # what `--next -` wrote before pipe cleared the key
+            if action is not None and action.strip() == "-":
+                action = due = None  # what `--next -` wrote before pipe cleared the next action
             if action or due:
                 next_action = NextAction(action or "(no action written)", due, agreed)
     if next_action is None and criteria.next_step:

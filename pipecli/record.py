@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from .errors import UsageError
+from .errors import PipeError, UsageError
 from .ladder import (
     CLEARED,
     DONE,
@@ -133,10 +133,9 @@ def log_activity(c: Contact, kind: str, when: date, today: date, *, outcome: str
     if step:
         item["step"] = step
     fm = c.first_meeting
+    if outcome in NOT_MET and fm is not None and fm.date is not None and not fm.held:
+        item["from"] = fm.date  # the first meeting it was about (a rescheduling says where it moved to)
     if new_date is not None:
-        old = fm.date if fm is not None else None
-        if old is not None:
-            item["from"] = old
         item["to"] = new_date
     if note:
         item["note"] = note
@@ -173,7 +172,7 @@ def done(c: Contact, today: date, when: date, *, kind: str = "note", outcome: st
          due: date | None = None, not_done: bool = False) -> tuple[list[Change], str]:
     """Finish the next action: done (an activity says so) or dropped without doing it; then the following one."""
     if c.next is None:
-        raise UsageError(f"{c.label} has no next action to finish",
+        raise PipeError(f"{c.label} has no next action to finish",
                          "record what happened with pipe log; set one with pipe log X note --next ACTION --due D")
     wanted = next_given(next_action, due)
     new = next_data(wanted, due, today) if wanted else None

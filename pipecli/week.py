@@ -252,7 +252,7 @@ def _meeting(c: Contact, span: _Span) -> Item | None:
         a.kind in ("meeting", "visit") and a.outcome == "held" and (when is None or a.date >= when)
         for a in c.activities))
     missed = [a for a in c.activities if a.kind in ("meeting", "visit") and a.outcome in ("no-show", "cancelled")
-              and (when is None or a.date >= when)]
+              and (a.moved_from == when if a.moved_from is not None else when is None or a.date >= when)]
     own: tuple[str, date | None, bool] | None
     fix: tuple[str, ...] = ()
     if held:
