@@ -528,3 +528,78 @@ def test_stats_shows_the_one_third_rule_with_its_setting(run: Run, pipeline: Pat
     (pipeline / "pipe.yaml").write_text(config + "\nstats:\n  thirds:\n    easy_effort: 10\n", encoding="utf-8")
     thirds = json.loads(ok(run, "stats", "--format", "json"))["thirds"]
     assert (thirds["easy"]["count"], thirds["won"]["count"]) == (2, 0)
+
+
+# --- 5. the README's tutorial runs as written ------------------------------------------------------
+
+
+def _tutorial() -> list[list[str]]:
+    import shlex
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Tutorial", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = []
+    for line in block.replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        if words[:1] == ["pipe"] and words[1] not in ("init", "undo"):
+            commands.append(words[1:])
+    return commands
+
+
+def test_the_readme_tutorial_runs_and_shows_pipe_done(run: Run, gitted: Path) -> None:
+    commands = _tutorial()
+    assert sum(c[0] == "done" for c in commands) >= 3
+    for args in commands:
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+    anna = data(gitted, "anna-berg")
+    assert anna["stage"] == "closed"
+    assert anna["next"] is None
+    assert [p["end"] for p in anna["past_actions"]] == ["done", "done", "done", "cleared"]
+    assert data(gitted, "zhang-wei")["past_actions"][-1]["end"] == "dropped"
+    assert git(gitted, "status", "--porcelain") == ""
+
+
+def test_a_quarter_of_the_daily_loop(run: Run, gitted: Path) -> None:
+    """The issue's story, a quarter long, with commands only: what review decided stays decided."""
+    def at(day: str, *args: str) -> str:
+        result = run(*args, today=day)
+        assert result.exit_code in (0, 1), (args, result.output)
+        return str(result.stdout)
+
+    # September: four contacts start
+    for name in ("Quinn Qu", "Siv Sand", "Finn Fox", "Ola Ost"):
+        at("2026-09-01", "add", name)
+    at("2026-09-01", "meet", "quinn", "2026-09-08")
+    at("2026-09-08", "log", "quinn", "meeting", "--outcome", "held", "--next", "send the proposal", "--due", "2026-09-15")
+    at("2026-09-01", "meet", "siv", "2026-09-03")
+    at("2026-09-03", "log", "siv", "meeting", "--outcome", "held", "--next", "send the quote", "--due", "2026-09-20")
+    at("2026-09-03", "promote", "siv")
+    at("2026-09-04", "qualify", "siv", "--decision-maker", "--proposal-fits", "--budget", "--decision-date",
+       "2026-10-30", "--start-date", "2026-11-15")
+    at("2026-09-04", "promote", "siv")
+    at("2026-09-01", "meet", "finn", "2026-09-02")
+    at("2026-09-02", "log", "finn", "meeting", "--outcome", "held", "--next", "send the contract", "--due", "2026-09-10")
+    at("2026-09-02", "promote", "finn", "--to", "closed", "--force", "--reason", "signed at the meeting", "--value", "5000")
+    at("2026-09-05", "log", "ola", "call", "--outcome", "refused", "--note", "no budget this year")
+    # October 1: Siv puts the decision off to January; her quote action is long overdue
+    at("2026-10-01", "defer", "siv", "--until", "2027-01-05", "--reason", "after the board meeting in January")
+    assert at("2026-10-02", "review", "--explain", "siv").count("decision-deferred  fires") == 1
+    # October 15: review takes out what stalled or said no
+    at("2026-10-15", "review", "--apply", "--yes")
+    assert data(gitted, "quinn-qu")["stage"] == "opportunity"
+    assert data(gitted, "siv-sand")["stage"] == "c"
+    assert data(gitted, "ola-ost")["stage"] == "reserve"
+    # the next day classify agrees, show and plan too
+    assert "0 of 2 contacts in O to A misclassified" in at("2026-10-16", "classify", "--apply", "--yes")
+    assert data(gitted, "quinn-qu")["stage"] == "opportunity"
+    assert "every gate is met" not in at("2026-10-16", "show", "quinn")
+    plan = at("2026-10-16", "plan")
+    assert "promote" not in plan
+    assert "ola-ost" not in plan  # the reserve, and no follow-up after a no
+    # a closed customer has no stale action: the contract was signed
+    assert "send the contract" not in at("2026-09-20", "plan")
+    assert "service call after the sale" in at("2026-09-20", "plan")
+    subjects = git(gitted, "log", "--format=%s").splitlines()
+    assert subjects[0] == "review --apply: 1 contact to reserve, 2 demoted"  # classify moved nothing
+    assert git(gitted, "status", "--porcelain") == ""
