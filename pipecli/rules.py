@@ -1159,13 +1159,14 @@ def plan(found: Iterable[Verdict], today: date) -> list[Move]:
     return [Move(v, demote(v.contact, v.to, today, v.why, rule=v.rule.id, by="review")) for v in best.values()]
 
 
-def left_the_process(contacts: Iterable[Contact], settings: Mapping[str, Any], today: date,
+def left_the_process(contacts: Iterable[Contact], found: Iterable[Verdict], today: date,
                      gates: GateRules) -> list[tuple[Contact, str]]:
     """The contacts in FA, C, B or A that have left the sales process by the evidence: a rule moves them out or
-    back (pipe review --apply), or their class is above what the evidence supports (pipe classify --apply)."""
+    back (`found`: the review's verdicts, what pipe review --apply carries out), or their class is above what
+    the evidence supports (pipe classify --apply)."""
     listed = [c for c in contacts if c.stage in (FIRST_APPOINTMENT, *PROSPECTS)]
     why: dict[str, str] = {}
-    for v in evaluate(listed, settings, today):
+    for v in found:
         if v.status == FIRES and v.action in (RESERVE_ACTION, DEMOTE_ACTION) and v.contact.slug not in why:
             why[v.contact.slug] = f"review: {v.rule.id} ({v.suggestion})"
     for c in listed:

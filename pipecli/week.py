@@ -598,7 +598,8 @@ class Report:
 
 
 def stats_for(contacts: Sequence[Contact], config: Config, today: date, *, since: date | None = None,
-              owner: str | None = None, board: Board | None = None) -> Stats:
+              owner: str | None = None, board: Board | None = None,
+              findings: Sequence[Verdict] | None = None) -> Stats:
     """The stats with the contacts the files say have left the sales process (those pipe review --apply and
     pipe classify --apply move) and the one-third rule: what pipe stats shows and the report's conversion holds."""
     from dataclasses import replace
@@ -608,12 +609,9 @@ def stats_for(contacts: Sequence[Contact], config: Config, today: date, *, since
 
     stats = build_stats(contacts, FunnelRules.from_config(config), today, since=since, owner=owner, board=board)
     gates = GateRules(mode=config["mode"], sales_cycle_days=config["sales_cycle_days"])
-    try:
-        left = left_the_process(contacts, config.values, today, gates)
-    except ConfigError:  # a user rule that does not read: the built-in rules still count (pipe check shows it)
-        left = left_the_process(contacts, {**config.values, CUSTOM: []}, today, gates)
-    return replace(stats, left=tuple(left), thirds=build_thirds(contacts, today, since=since,
-                                                                easy_effort=config["stats.thirds.easy_effort"]))
+    found = _findings(contacts, config, today) if findings is None else findings
+    return replace(stats, left=tuple(left_the_process(contacts, found, today, gates)),
+                   thirds=build_thirds(contacts, today, since=since, easy_effort=config["stats.thirds.easy_effort"]))
 
 
 def report_for(contacts: Sequence[Contact], config: Config, today: date, since: date, *,
@@ -626,5 +624,6 @@ def report_for(contacts: Sequence[Contact], config: Config, today: date, since: 
     plan = build_plan(contacts, today, scope=WEEK, gates=gates, rules=WeekRules.from_config(config), board=board,
                       findings=findings, rejected=rejected, owner=owner)
     return Report(owner, since, today, board, movement(contacts, since, today), tally(contacts, since, today),
-                  stats_for(contacts, config, today, since=since, owner=owner, board=board),
-                  stats_for(contacts, config, today, owner=owner, board=board), tuple(findings), plan)
+                  stats_for(contacts, config, today, since=since, owner=owner, board=board, findings=findings),
+                  stats_for(contacts, config, today, owner=owner, board=board, findings=findings), tuple(findings),
+                  plan)
