@@ -603,3 +603,16 @@ def test_a_quarter_of_the_daily_loop(run: Run, gitted: Path) -> None:
     subjects = git(gitted, "log", "--format=%s").splitlines()
     assert subjects[0] == "review --apply: 1 contact to reserve, 2 demoted"  # classify moved nothing
     assert git(gitted, "status", "--porcelain") == ""
+
+
+def test_review_apply_says_which_next_actions_the_reserve_cleared(run: Run, pipeline: Path) -> None:
+    ok(run, "add", "Yng Yu", today="2026-11-01")
+    ok(run, "log", "yng", "call", "--outcome", "refused", "--next", "send a brochure anyway", "--due", "2026-11-05",
+       today="2026-11-01")
+    applied = run("review", "--apply", "--yes")
+    assert "Moved 1 contact to the reserve. 1 next action cleared with the move to the reserve" in applied.stdout
+    d = data(pipeline, "yng-yu")
+    assert d["stage"] == "reserve"
+    assert d["next"] is None
+    assert d["past_actions"][-1] == {"date": date(2026, 11, 30), "action": "send a brochure anyway",
+                                     "due": date(2026, 11, 5), "end": "cleared", "by": "review"}

@@ -125,7 +125,10 @@ def _apply(s: Session, found: list[Verdict], fmt: str, yes: bool) -> int:
     s.commit("review --apply: " + ", ".join(p for p in parts if p))
     said = [f"moved {reserved} contact{'s' if reserved != 1 else ''} to the reserve" if reserved else "",
             f"demoted {demoted}" + ("" if reserved else f" contact{'s' if demoted != 1 else ''}") if demoted else ""]
-    typer.echo(", ".join(p for p in said if p).capitalize() + "." + remain,
+    cleared = sum(any(getattr(ch, "path", None) == ("past_actions",) for ch in m.changes) for m in moves)
+    ended = (f" {cleared} next action{'s' if cleared != 1 else ''} cleared with the move to the reserve "
+             "(kept under past_actions).") if cleared else ""
+    typer.echo(", ".join(p for p in said if p).capitalize() + "." + ended + remain,
                err=talk)
     return 1 if left else 0
 
