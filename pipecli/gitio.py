@@ -176,11 +176,20 @@ def commit_changes(root: Path, paths: Sequence[Path], message: str, config: Any,
 
 
 def edited_outside(root: Path, folder: str) -> set[str]:
-    """Tracked files under `folder` (relative to the pipeline) changed since the last commit: edits made outside pipe."""
+    """Files under `folder` (relative to the pipeline) changed since the last commit, or new and not yet known to
+    git: edits made outside pipe."""
     repo = locate(root)
     if repo is None or repo.run("rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
         return set()
-    return {path for state, path in _status(repo, [folder], untracked=False) if "M" in state}
+    entries = iter(repo.run("status", "--porcelain", "-z", "--untracked-files=all", "--", folder,
+                            env={"GIT_OPTIONAL_LOCKS": "0"}).stdout.split("\0"))
+    found = set()
+    for entry in entries:
+        if len(entry) > 3 and ("M" in entry[:2] or entry[:2] == "??"):
+            found.add(repo.from_top(entry[3:]))
+        if entry[:1] in ("R", "C"):  # a rename or copy: the next entry is where it came from
+            next(entries, None)
+    return found
 
 
 def committed_text(root: Path, rel: str) -> bytes | None:
@@ -194,6 +203,8 @@ def commit_by_hand(root: Path, rel: str, message: str) -> str | None:
     repo = locate(root)
     if repo is None:
         return None
+    if committed_text(root, rel) is None:  # a file made by hand: git must know it before commit --only takes it
+        repo.run("add", "--intent-to-add", "--", rel)
     done = repo.run("commit", "--quiet", "--only", "-m", message, "--", rel)
     if done.returncode == 0:
         return None

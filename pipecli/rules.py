@@ -608,7 +608,7 @@ def _pushed_back(v: Mapping[str, Any]) -> Rule:
         text = f"{asked}to be called after {d.until}: {_months(f.get(FACT_BY_NAME['deferral_months']))} months away"
         return text + _quoted(d.reason) if fired else f"{text}; fires at {months}"
 
-    return Rule("pushed-back", f"'call me in six months': deferred by {months}+ months", RESERVE_ACTION,
+    return Rule("pushed-back", f"'call me in summer': deferred by {months}+ months", RESERVE_ACTION,
                 All((Leaf(FACT_BY_NAME["deferral_days_left"], "gt", 0),
                      Leaf(FACT_BY_NAME["deferral_months"], "ge", months))),
                 enabled=v["rules.pushed_back.enabled"], switch="rules.pushed_back.enabled", say=say)

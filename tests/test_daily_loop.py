@@ -616,3 +616,12 @@ def test_review_apply_says_which_next_actions_the_reserve_cleared(run: Run, pipe
     assert d["next"] is None
     assert d["past_actions"][-1] == {"date": date(2026, 11, 30), "action": "send a brochure anyway",
                                      "due": date(2026, 11, 5), "end": "cleared", "by": "review"}
+
+
+def test_a_contact_file_made_by_hand_is_committed_on_its_own_first(run: Run, gitted: Path) -> None:
+    contact_file(gitted, "zara-zu").write_text("id: z1\nname: Zara Zu\nstage: opportunity\n", encoding="utf-8")
+    ok(run, "log", "zara", "call", "--outcome", "talked")
+    assert git(gitted, "log", "--format=%s", "-2").splitlines() == ["log Zara Zu: call talked",
+                                                                    "hand edit of Zara Zu: a new file"]
+    assert git(gitted, "show", "--format=", "--stat", "HEAD~1").count("zara-zu.yaml") == 1
+    assert git(gitted, "status", "--porcelain") == ""

@@ -199,7 +199,9 @@ class Session:
             old = contact_of(before, rel) if before is not None else None
         except Unreadable:
             old = None
-        if old is not None and old.stage != contact.stage:
+        if before is None:
+            message += ": a new file"
+        elif old is not None and old.stage != contact.stage:
             message += f": stage {stage_letter(old.stage)} -> {stage_letter(contact.stage)} (edited in the file: no gate checked)"
         note = commit_by_hand(self.store.root, rel, message)
         if note:
