@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from .dates import WEEKDAYS
 from .errors import ConfigError
 from .funnel import RANK, Board, FunnelRules, Stats, build_board, build_stats
-from .ladder import GateRules, criteria_checks, evidence_for, gate_skipped, judged_gate
+from .ladder import FIRST_MEETING_ACTION, GateRules, criteria_checks, evidence_for, gate_skipped, judged_gate
 from .listing import sort_key
 from .model import (
     ACTIVITY_KINDS,
@@ -245,6 +245,8 @@ def _meeting(c: Contact, span: _Span) -> Item | None:
     fm = c.first_meeting
     nx = c.next
     step = None
+    if nx is not None and nx.action == FIRST_MEETING_ACTION and fm is not None and nx.due == fm.date:
+        nx = None  # the meeting itself, which `pipe meet` made the next action: said once, below
     if nx is not None and nx.due is not None and nx.due <= span.end:
         step = (nx.action, nx.due, nx.due < span.today)
     when = fm.date if fm is not None else None

@@ -262,6 +262,9 @@ def test_two_no_shows_for_a_first_appointment_are_a_soft_no(run: Run, pipeline: 
     plan = ok(run, "plan", today="2026-11-11")
     assert "first meeting of 2026-11-10: no-show on 2026-11-10; set a new date (pipe meet lea-lo DATE)" in plan
     ok(run, "meet", "lea", "2026-11-20", today="2026-11-11")
+    plan = ok(run, "plan", today="2026-11-15")
+    assert "first meeting on 2026-11-20 (Fri)" in plan
+    assert "next: first meeting" not in plan  # the meeting is the next action: said once
     ok(run, "log", "lea", "Meeting", "--outcome", "爽约", today="2026-11-20")  # any case, and in Chinese
     found = fires(run, "lea", today="2026-11-21")
     assert found["no-show"]["action"] == "reserve"
