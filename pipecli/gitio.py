@@ -176,8 +176,8 @@ def commit_changes(root: Path, paths: Sequence[Path], message: str, config: Any,
 
 
 def edited_outside(root: Path, folder: str) -> set[str]:
-    """Files under `folder` (relative to the pipeline) changed since the last commit, or new and not yet known to
-    git: edits made outside pipe."""
+    """Files under `folder` (a folder or one file, relative to the pipeline) changed since the last commit, or new
+    and not yet known to git: edits made outside pipe."""
     repo = locate(root)
     if repo is None or repo.run("rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
         return set()

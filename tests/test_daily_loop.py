@@ -628,3 +628,20 @@ def test_a_contact_file_made_by_hand_is_committed_on_its_own_first(run: Run, git
                                                                     "hand edit of Zara Zu: a new file"]
     assert git(gitted, "show", "--format=", "--stat", "HEAD~1").count("zara-zu.yaml") == 1
     assert git(gitted, "status", "--porcelain") == ""
+
+
+def test_hand_edits_of_several_files_one_command_changes_are_each_committed_first(run: Run, gitted: Path) -> None:
+    for slug in ("old-a", "old-b", "old-c"):
+        contact_file(gitted, slug).write_text(f"id: {slug}\nname: {slug}\nstage: opportunity\ncreated: 2026-01-05\n",
+                                              encoding="utf-8")
+    git(gitted, "add", "contacts")
+    git(gitted, "commit", "-qm", "old ones")
+    for slug in ("old-b", "old-c"):  # edited by hand; old-a, saved first, is not
+        path = contact_file(gitted, slug)
+        path.write_text(path.read_text(encoding="utf-8") + "notes: met at the fair\n", encoding="utf-8")
+    assert "Moved 3 contacts to the reserve." in run("review", "--apply", "--yes", "--rule", "stalled").stdout
+    subjects = git(gitted, "log", "--format=%s", "-4").splitlines()
+    assert subjects[0].startswith("review --apply")
+    assert sorted(subjects[1:3]) == ["hand edit of old-b", "hand edit of old-c"]
+    assert subjects[3] == "old ones"
+    assert git(gitted, "status", "--porcelain") == ""

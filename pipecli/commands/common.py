@@ -50,7 +50,8 @@ class Session:
     store: Store
     today: date
     checked_git: bool = False
-    by_hand: set[str] | None = None  # contact files edited outside pipe since the last commit (asked once)
+    by_hand: set[str] | None = None  # contact files edited outside pipe since the last commit
+    asked_all: bool = False  # by_hand covers the whole contacts folder, not just the first file saved
 
     @property
     def rules(self) -> GateRules:
@@ -187,9 +188,15 @@ class Session:
         from ..model import CONTACTS_DIR, stage_letter
         from ..store import Unreadable, contact_of
 
-        if self.by_hand is None:
-            self.by_hand = edited_outside(self.store.root, CONTACTS_DIR)
         rel = self.store.rel(self.store.path_of(contact.slug))
+        # The first file saved is asked about alone (git looks at one path: fast at any size); a command that
+        # saves more asks once about the whole folder.
+        if self.by_hand is None:
+            self.by_hand = edited_outside(self.store.root, rel)
+            self.asked_all = False
+        elif not self.asked_all:
+            self.by_hand = edited_outside(self.store.root, CONTACTS_DIR)
+            self.asked_all = True
         if rel not in self.by_hand:
             return
         self.by_hand.discard(rel)
