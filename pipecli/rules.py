@@ -42,6 +42,8 @@ from .model import (
     C,
     Change,
     Contact,
+    kind_id,
+    outcome_id,
     source_id,
     stage_id,
     stage_letter,
@@ -298,11 +300,11 @@ def fact_named(name: str) -> Fact | None:
     if found is not None or not name.startswith("activities."):
         return found
     parts = name.split(".")[1:]
-    kind = parts[0] if parts[0] in ACTIVITY_KINDS else None
+    kind = kind_id(parts[0])  # any case, or the Chinese word, as in the files
     rest = parts[1:] if kind else parts
-    if len(rest) > 1 or (rest and rest[0] not in OUTCOMES + _GROUPS) or (not kind and not rest):
+    outcome = (outcome_id(rest[0]) or (rest[0].casefold() if rest[0].casefold() in _GROUPS else None)) if rest else None
+    if len(rest) > 1 or (rest and outcome is None) or (not kind and not rest):
         return None
-    outcome = rest[0] if rest else None
     key = (kind, outcome)
     return Fact(name, NUMBER, COUNT_HELP, ("activities",), lambda f: f.counts().get(key, 0))
 

@@ -645,3 +645,13 @@ def test_hand_edits_of_several_files_one_command_changes_are_each_committed_firs
     assert sorted(subjects[1:3]) == ["hand edit of old-b", "hand edit of old-c"]
     assert subjects[3] == "old ones"
     assert git(gitted, "status", "--porcelain") == ""
+
+
+def test_user_rules_name_kinds_and_outcomes_in_any_case_and_in_chinese() -> None:
+    c = contact_from_data("x", {"id": "x", "name": "X", "stage": "opportunity", "created": date(2026, 11, 1),
+                                "activities": [{"date": date(2026, 11, 2), "kind": "call", "outcome": "refused"},
+                                               {"date": date(2026, 11, 3), "kind": "Call", "outcome": "拒绝"}]})
+    for fact in ("activities.call.refused", "activities.Call.Refused", "activities.电话.拒绝"):
+        rule = {"rules.custom": [{"id": "mine", "when": {fact: {"ge": 2}}, "action": "flag"}],
+                "rules.refused.enabled": False}
+        assert [v.rule.id for v in evaluate([c], rule, date(2026, 11, 30)) if v.status == FIRES] == ["mine"], fact

@@ -24,8 +24,9 @@ def review(
 ) -> None:
     """List the contacts a rule fires on: the soft no's, with the evidence and the suggested action.
 
-    The rules are the method's (no-response, pushed-back, decision-deferred, stalled, no-next-step, overdue; tuned
-    under rules in pipe.yaml) and your own (rules.custom). Exit 0 when nothing fires, 1 when something does.
+    The rules are the method's (no-response, refused, no-show, pushed-back, decision-deferred, meeting-put-off,
+    stalled, no-next-step, overdue, pitch-bombardment; tuned under rules in pipe.yaml) and your own (rules.custom).
+    Exit 0 when nothing fires, 1 when something does.
 
     --apply moves contacts to the reserve or one class back, with the rule and the evidence in their history. Flags
     are never applied and nothing is deleted: pipe promote X --to opportunity brings a contact back.
