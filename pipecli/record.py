@@ -234,6 +234,8 @@ def qualify(c: Contact, values: dict[str, Any], verbal_yes: date | None, today: 
         changes.append(SetKey(("criteria", "checked"), today))
     if verbal_yes is not None:
         changes.append(SetKey(("verbal_yes",), verbal_yes))
+    if due is not None and not next_step:
+        raise UsageError("--due needs --next-step TEXT", "pipe qualify X --next-step \"workshop with IT\" --due fri")
     wanted = next_given(next_step, due)
     said = None
     if wanted is not None:
