@@ -588,13 +588,22 @@ def test_a_quarter_of_the_daily_loop(run: Run, gitted: Path) -> None:
     # October 1: Siv puts the decision off to January; her quote action is long overdue
     at("2026-10-01", "defer", "siv", "--until", "2027-01-05", "--reason", "after the board meeting in January")
     assert at("2026-10-02", "review", "--explain", "siv").count("decision-deferred  fires") == 1
+    # a B whose deferral an older pipe recorded: its action, agreed long before, is overdue; still found
+    contact_file(gitted, "uma-uhl").write_text(
+        "id: u1\nname: Uma Uhl\nstage: b\ncreated: 2026-08-01\nfirst_meeting: {date: 2026-08-10, held: true}\n"
+        "next: {action: send the revised quote, due: 2026-09-10}\n"
+        "deferred: {until: 2027-01-10, reason: after the budget round, asked: 2026-10-01}\n"
+        "activities:\n  - {date: 2026-10-01, kind: call, outcome: talked}\n"
+        "history:\n  - {date: 2026-08-20, from: c, to: b}\n", encoding="utf-8")
+    assert "decision-deferred  fires" in at("2026-10-02", "review", "--explain", "uma")
     # October 15: review takes out what stalled or said no
     at("2026-10-15", "review", "--apply", "--yes")
     assert data(gitted, "quinn-qu")["stage"] == "opportunity"
     assert data(gitted, "siv-sand")["stage"] == "c"
     assert data(gitted, "ola-ost")["stage"] == "reserve"
+    assert data(gitted, "uma-uhl")["stage"] == "c"
     # the next day classify agrees, show and plan too
-    assert "0 of 2 contacts in O to A misclassified" in at("2026-10-16", "classify", "--apply", "--yes")
+    assert "0 of 3 contacts in O to A misclassified" in at("2026-10-16", "classify", "--apply", "--yes")
     assert data(gitted, "quinn-qu")["stage"] == "opportunity"
     assert "every gate is met" not in at("2026-10-16", "show", "quinn")
     plan = at("2026-10-16", "plan")
@@ -604,7 +613,8 @@ def test_a_quarter_of_the_daily_loop(run: Run, gitted: Path) -> None:
     assert "send the contract" not in at("2026-09-20", "plan")
     assert "service call after the sale" in at("2026-09-20", "plan")
     subjects = git(gitted, "log", "--format=%s").splitlines()
-    assert subjects[0] == "review --apply: 1 contact to reserve, 2 demoted"  # classify moved nothing
+    assert subjects[:2] == ["review --apply: 1 contact to reserve, 3 demoted",  # classify moved nothing
+                            "hand edit of Uma Uhl: a new file"]
     assert git(gitted, "status", "--porcelain") == ""
 
 
