@@ -22,6 +22,7 @@ from .model import (
     Closed,
     Contact,
     Criteria,
+    Delete,
     NextAction,
     SetKey,
     stage_letter,
@@ -59,7 +60,11 @@ def change_next(c: Contact, new: dict[str, Any] | None, today: date, by: str, ho
         if note:
             entry["note"] = note
         changes.append(Append(("past_actions",), entry))
-    changes.append(SetKey(("next",), new))
+    # Removed first, then written whole: a new action never keeps the old one's due date or keys, and a
+    # cleared one leaves no `next:` behind (a three-way merge then keeps the other side's new action).
+    changes.append(Delete(("next",)))
+    if new is not None:
+        changes.append(SetKey(("next",), new))
     if c.criteria.next_step:
         changes.append(SetKey(("criteria", "next_step"), None))
     return changes
@@ -262,11 +267,15 @@ def demote(c: Contact, target: str | None, today: date, reason: str, rule: str |
     return changes
 
 
-def supported_stage(c: Contact, today: date, rules: GateRules) -> str:
-    """The highest class the recorded evidence supports, climbing gate by gate from O (see evidence_for)."""
+def supported_stage(c: Contact, today: date, rules: GateRules, *, judged: bool = False) -> str:
+    """The highest class the recorded evidence supports, climbing gate by gate from O.
+
+    With `judged` (classify), after a move down only the evidence that may support each class counts
+    (see evidence_for). Without it every record counts: the merge of two sides' files weighs evidence
+    one side's demotion never saw."""
     reached = OPPORTUNITY
     for step in LADDER[1:]:
-        if judged_gate(c, step, today, rules):
+        if (judged_gate if judged else gate)(c, step, today, rules):
             break
         reached = step
     return reached
@@ -392,7 +401,7 @@ def classify(c: Contact, today: date, rules: GateRules) -> Mismatch | None:
     """
     if c.stage not in LADDER[:-1]:
         return None
-    supported = supported_stage(c, today, rules)
+    supported = supported_stage(c, today, rules, judged=True)
     if supported == "closed":
         supported = A
     if supported == c.stage:

@@ -597,7 +597,14 @@ class Append:
     item: Any
 
 
-Change = SetKey | Append
+@dataclass(frozen=True)
+class Delete:
+    """Remove a top-level key and what it holds (a cleared next action: no `next: null` left behind)."""
+
+    path: tuple[str, ...]
+
+
+Change = SetKey | Append | Delete
 
 
 def new_contact_data(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -618,5 +625,7 @@ def apply_to_data(data: dict[str, Any], changes: list[Change]) -> None:
         last = change.path[-1]
         if isinstance(change, SetKey):
             target[last] = change.value
+        elif isinstance(change, Delete):
+            target.pop(last, None)
         else:
             target.setdefault(last, []).append(change.item)

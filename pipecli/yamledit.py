@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .model import FIELD_ORDER, Append, Change, SetKey
+from .model import FIELD_ORDER, Append, Change, Delete, SetKey
 
 _WIDTH = 1 << 30
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -262,6 +262,11 @@ def apply_changes(text: str, changes: Sequence[Change], order: Sequence[str] = F
             _apply_set(doc, change.path, change.value)
         elif isinstance(change, Append):
             doc.append(change.path, change.item)
+        elif isinstance(change, Delete):
+            try:
+                doc.text = delete_key(doc.text, change.path)
+            except EditError:  # a key inside a flow mapping: it says null instead
+                _apply_set(doc, change.path, None)
     return doc.text
 
 

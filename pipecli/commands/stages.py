@@ -160,7 +160,7 @@ def qualify(
     from ..dates import parse_date
     from ..errors import UsageError
     from ..ladder import criteria_checks
-    from ..model import Criteria, NextAction, SetKey
+    from ..model import Criteria, Delete, NextAction, SetKey
     from ..record import qualify as record
 
     s = session(write=True)
@@ -181,10 +181,11 @@ def qualify(
         s.save(c, changes)
         s.commit(f"qualify {c.label}")
     given = {ch.path[-1]: ch.value for ch in changes if isinstance(ch, SetKey) and ch.path[0] == "criteria"}
-    nexts = [ch.value for ch in changes if isinstance(ch, SetKey) and ch.path == ("next",)]
+    nexts = [ch.value if isinstance(ch, SetKey) else None for ch in changes
+             if isinstance(ch, (SetKey, Delete)) and ch.path == ("next",)]
     after = c._replace(criteria=c.criteria._replace(**{k: v for k, v in given.items() if k in Criteria._fields}),
                        verbal_yes=yes or c.verbal_yes,
-                       next=(NextAction(nexts[0]["action"], nexts[0].get("due")) if nexts[0] else None) if nexts
+                       next=(NextAction(nexts[-1]["action"], nexts[-1].get("due")) if nexts[-1] else None) if nexts
                        else c.next)
     if said:
         typer.echo(said)
