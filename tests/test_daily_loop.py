@@ -664,3 +664,19 @@ def test_user_rules_name_kinds_and_outcomes_in_any_case_and_in_chinese() -> None
         rule = {"rules.custom": [{"id": "mine", "when": {fact: {"ge": 2}}, "action": "flag"}],
                 "rules.refused.enabled": False}
         assert [v.rule.id for v in evaluate([c], rule, date(2026, 11, 30)) if v.status == FIRES] == ["mine"], fact
+
+
+def test_two_people_finishing_next_actions_merge_their_past_actions_in_date_order() -> None:
+    from pipecli.merge import merge
+
+    base = ("id: m1\nname: Mo Ma\nstage: c\nnext:\n  action: send the quote\n  due: 2026-11-20\n"
+            "history:\n  - {date: 2026-11-01, from: first-appointment, to: c}\n")
+    ours = base.replace("next:\n  action: send the quote\n  due: 2026-11-20\n",
+                        "past_actions:\n  - {date: 2026-11-22, action: a call first, end: done, by: done}\n")
+    theirs = base.replace("next:\n  action: send the quote\n  due: 2026-11-20\n",
+                          "past_actions:\n  - {date: 2026-11-21, action: send the quote, end: dropped, by: done}\n")
+    merged = merge(base, ours, theirs, slug="mo-ma", today=date(2026, 11, 30), rules=GateRules())
+    data_ = yaml.safe_load(merged.text)  # type: ignore[union-attr]
+    assert [p["date"] for p in data_["past_actions"]] == [date(2026, 11, 21), date(2026, 11, 22)]
+    assert "next" not in data_
+    assert not merged.conflicts  # type: ignore[union-attr]
