@@ -13,6 +13,7 @@ from .model import OPPORTUNITY, PIPELINE, Contact, stage_letter
 from .render import render
 
 BAR_WIDTH = 20  # characters for the longest bar
+LEFT_SHOWN = 10  # pipe stats names at most this many of the contacts that left the sales process (JSON: all)
 TEXT_WIDTH = 100  # the lines under a table wrap here in the terminal
 FULL, HALF = "█", "▌"
 
@@ -303,7 +304,10 @@ def _stats_lines(stats: Stats) -> list[str]:
         n = len(stats.left)
         lines.append(f"The files name {n} contact{'s' if n != 1 else ''} in FA, C, B and A that left the sales "
                      "process (pipe review --apply and pipe classify --apply move exactly these):")
-        lines.extend(f"  {c.slug} ({stage_letter(c.stage)}): {why}" for c, why in stats.left)
+        lines.extend(f"  {c.slug} ({stage_letter(c.stage)}): {why}" for c, why in stats.left[:LEFT_SHOWN])
+        if n > LEFT_SHOWN:
+            lines.append(f"  and {n - LEFT_SHOWN} more: pipe review and pipe classify list them all (so does "
+                         "pipe stats --format json)")
     elif q.stale >= 0.5:
         lines.append("No rule and no gate names them yet: log what happened (pipe log, pipe done) and the rules "
                      "will find the ones who said no without saying it.")
