@@ -601,19 +601,29 @@ class Report:
 
 def stats_for(contacts: Sequence[Contact], config: Config, today: date, *, since: date | None = None,
               owner: str | None = None, board: Board | None = None,
-              findings: Sequence[Verdict] | None = None) -> Stats:
+              findings: Sequence[Verdict] | None = None,
+              left: Sequence[tuple[Contact, str]] | None = None) -> Stats:
     """The stats with the contacts the files say have left the sales process (those pipe review --apply and
-    pipe classify --apply move) and the one-third rule: what pipe stats shows and the report's conversion holds."""
+    pipe classify --apply move) and the one-third rule: what pipe stats shows and the report's conversion holds.
+    A report passes the review's `findings`, and `left` once for its two stats (the set is the same)."""
     from dataclasses import replace
 
     from .funnel import build_thirds
-    from .rules import left_the_process
 
     stats = build_stats(contacts, FunnelRules.from_config(config), today, since=since, owner=owner, board=board)
+    if left is None:
+        left = _left(contacts, config, today, findings)
+    return replace(stats, left=tuple(left),
+                   thirds=build_thirds(contacts, today, since=since, easy_effort=config["stats.thirds.easy_effort"]))
+
+
+def _left(contacts: Sequence[Contact], config: Config, today: date,
+          findings: Sequence[Verdict] | None = None) -> list[tuple[Contact, str]]:
+    from .rules import left_the_process
+
     gates = GateRules(mode=config["mode"], sales_cycle_days=config["sales_cycle_days"])
     found = _findings(contacts, config, today) if findings is None else findings
-    return replace(stats, left=tuple(left_the_process(contacts, found, today, gates)),
-                   thirds=build_thirds(contacts, today, since=since, easy_effort=config["stats.thirds.easy_effort"]))
+    return left_the_process(contacts, found, today, gates)
 
 
 def report_for(contacts: Sequence[Contact], config: Config, today: date, since: date, *,
@@ -625,7 +635,7 @@ def report_for(contacts: Sequence[Contact], config: Config, today: date, since: 
     gates = GateRules(mode=config["mode"], sales_cycle_days=config["sales_cycle_days"])
     plan = build_plan(contacts, today, scope=WEEK, gates=gates, rules=WeekRules.from_config(config), board=board,
                       findings=findings, rejected=rejected, owner=owner)
+    left = _left(contacts, config, today, findings)
     return Report(owner, since, today, board, movement(contacts, since, today), tally(contacts, since, today),
-                  stats_for(contacts, config, today, since=since, owner=owner, board=board, findings=findings),
-                  stats_for(contacts, config, today, owner=owner, board=board, findings=findings), tuple(findings),
-                  plan)
+                  stats_for(contacts, config, today, since=since, owner=owner, board=board, left=left),
+                  stats_for(contacts, config, today, owner=owner, board=board, left=left), tuple(findings), plan)
