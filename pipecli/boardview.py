@@ -7,12 +7,13 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .funnel import CLOSING, NO_OWNER, Board, ClassCount, Stats, fmt_count, fmt_percent
+from .funnel import CLOSING, NO_OWNER, Board, ClassCount, Stats, Thirds, fmt_count, fmt_percent
 from .ladder import Mismatch
-from .model import OPPORTUNITY, PIPELINE, stage_letter
+from .model import OPPORTUNITY, PIPELINE, Contact, stage_letter
 from .render import render
 
 BAR_WIDTH = 20  # characters for the longest bar
+LEFT_SHOWN = 10  # pipe stats names at most this many of the contacts that left the sales process (JSON: all)
 TEXT_WIDTH = 100  # the lines under a table wrap here in the terminal
 FULL, HALF = "█", "▌"
 
@@ -294,10 +295,34 @@ def _stats_lines(stats: Stats) -> list[str]:
     ]
     if q.stale:
         lines.append(f"Of the {q.still_listed} contacts still in FA, C, B and A, about {q.stale} have already "
-                     "left the sales process: classify them out (pipe classify; pipe demote X --to reserve).")
+                     "left the sales process (an estimate: those still listed beyond the real prospects that remain "
+                     "at your ratio).")
     if any(s.jumped for s in stats.steps):
         lines.append("jumped: stays left by a forced or imported move over the next rungs; they are not counted as "
                      "moving on, nor in the conversion, and nobody is counted on the rungs jumped over.")
+    if stats.left:
+        n = len(stats.left)
+        lines.append(f"The files name {n} contact{'s' if n != 1 else ''} in FA, C, B and A that left the sales "
+                     "process (pipe review --apply and pipe classify --apply move exactly these):")
+        lines.extend(f"  {c.slug} ({stage_letter(c.stage)}): {why}" for c, why in stats.left[:LEFT_SHOWN])
+        if n > LEFT_SHOWN:
+            lines.append(f"  and {n - LEFT_SHOWN} more: pipe review and pipe classify list them all (so does "
+                         "pipe stats --format json)")
+    elif q.stale >= 0.5:
+        lines.append("No rule and no gate names them yet: log what happened (pipe log, pipe done) and the rules "
+                     "will find the ones who said no without saying it.")
+    t = stats.thirds
+    if t is not None and t.ended:
+        def part(group: Sequence[tuple[Contact, int]], what: str) -> str:
+            med = Thirds.median_effort(group)
+            return (f"{len(group)} ({fmt_percent(len(group) / t.ended)}) {what}"
+                    + (f", median effort {fmt_count(med)}" if med is not None else ""))
+        easy = f"closed with little effort (at most {t.easy_effort} calls, e-mails, meetings and visits)"
+        lines.append(f"The one-third rule, over the {t.ended} prospects that reached an end: "
+                     f"{part(t.easy, easy)}; "
+                     f"{part(t.won, 'won by effort (more than that)')}; "
+                     f"{part(t.never, 'never closed (taken out after a first appointment)')}. "
+                     "The method expects about a third each: the middle third is the one managing your prospects wins.")
     return lines
 
 
@@ -308,8 +333,9 @@ def stats_text(stats: Stats, fmt: str) -> str:
     scope = f"stays entered since {stats.since}" if stats.since else "all history"
     if fmt == "markdown":
         return "\n".join([f"## Stats{who} on {stats.as_of} ({scope})", "", table, ""]
-                         + [f"- {line}" for line in _stats_lines(stats)])
-    lines = [wrapped for line in _stats_lines(stats) for wrapped in _wrap(line)]
+                         + [f"  - {line[2:]}" if line.startswith("  ") else f"- {line}" for line in _stats_lines(stats)])
+    lines = [wrapped for line in _stats_lines(stats)
+             for wrapped in (_wrap(line[2:], "  ") if line.startswith("  ") else _wrap(line))]
     return "\n".join([f"Stats{who} on {stats.as_of} · {scope}", "", table, "", *lines])
 
 
@@ -342,6 +368,14 @@ def stats_data(stats: Stats) -> dict[str, Any]:
             "cycle": {"start": stats.cohort.cycle[0].isoformat(), "end": stats.cohort.cycle[1].isoformat()},
             "reached_first_appointment": stats.cohort.size, "closed": stats.cohort.closed,
             "taken_out": stats.cohort.taken_out, "open": stats.cohort.open},
+        "left": [{"slug": c.slug, "stage": c.stage, "why": why} for c, why in stats.left],
+        "thirds": None if stats.thirds is None else {
+            "easy_effort": stats.thirds.easy_effort, "ended": stats.thirds.ended,
+            **{name: {"count": len(group), "median_effort": Thirds.median_effort(group),
+                      "contacts": [c.slug for c, _ in group]}
+               for name, group in (("easy", stats.thirds.easy), ("won", stats.thirds.won),
+                                   ("never", stats.thirds.never))},
+        },
     })
 
 

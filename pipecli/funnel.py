@@ -691,6 +691,49 @@ class Cohort(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Thirds:
+    """METHOD §5's one-third rule over the prospects that reached an end: closed, or taken out after a first
+    appointment. Effort is the calls, e-mails, meetings and visits logged up to that end."""
+
+    easy_effort: int  # closed with at most this much effort: "closed whatever you do"
+    easy: tuple[tuple[Contact, int], ...] = ()  # (contact, effort)
+    won: tuple[tuple[Contact, int], ...] = ()  # closed with more effort: won by managing the prospect
+    never: tuple[tuple[Contact, int], ...] = ()  # taken out (reserve) after reaching FA: never closed
+
+    @property
+    def ended(self) -> int:
+        return len(self.easy) + len(self.won) + len(self.never)
+
+    @staticmethod
+    def median_effort(group: Sequence[tuple[Contact, int]]) -> float | None:
+        return float(median(e for _, e in group)) if group else None
+
+
+EFFORT_KINDS = ("call", "email", "meeting", "visit")
+
+
+def build_thirds(contacts: Iterable[Contact], as_of: date, *, since: date | None = None, easy_effort: int = 4) -> Thirds:
+    """Split the prospects that reached an end (since..as_of) into the method's three thirds."""
+    easy: list[tuple[Contact, int]] = []
+    won: list[tuple[Contact, int]] = []
+    never: list[tuple[Contact, int]] = []
+    for c in contacts:
+        timeline = stays(c, as_of)
+        if not timeline or timeline[-1].stage not in (CLOSED, RESERVE):
+            continue
+        last = timeline[-1]
+        end = _closed_date(c, last, as_of) if last.stage == CLOSED else last.start
+        if end is None or (since is not None and end < since):
+            continue
+        effort = sum(a.kind in EFFORT_KINDS and a.date <= end for a in c.activities)
+        if last.stage == CLOSED:
+            (easy if effort <= easy_effort else won).append((c, effort))
+        elif any(s.stage in WORKED for s in timeline[:-1]):
+            never.append((c, effort))
+    return Thirds(easy_effort, tuple(easy), tuple(won), tuple(never))
+
+
+@dataclass(frozen=True)
 class Stats:
     """The ladder's steps, the closing ratio over the contacts that reached an end, and the quiz.
 
@@ -710,6 +753,8 @@ class Stats:
     min_ends: int = 1
     board: Board | None = None
     cohort: Cohort | None = None
+    thirds: Thirds | None = None  # the one-third rule (added by the command that shows it)
+    left: tuple[tuple[Contact, str], ...] = ()  # still listed, but the rules or classify take them out: (contact, why)
 
     @property
     def taken_out(self) -> int:

@@ -175,6 +175,43 @@ def commit_changes(root: Path, paths: Sequence[Path], message: str, config: Any,
     return _failed(repo, rels, message, command, done)
 
 
+def edited_outside(root: Path, folder: str) -> set[str]:
+    """Files under `folder` (a folder or one file, relative to the pipeline) changed since the last commit, or new
+    and not yet known to git: edits made outside pipe."""
+    repo = locate(root)
+    if repo is None or repo.run("rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
+        return set()
+    entries = iter(repo.run("status", "--porcelain", "-z", "--untracked-files=all", "--", folder,
+                            env={"GIT_OPTIONAL_LOCKS": "0"}).stdout.split("\0"))
+    found = set()
+    for entry in entries:
+        if len(entry) > 3 and ("M" in entry[:2] or entry[:2] == "??"):
+            found.add(repo.from_top(entry[3:]))
+        if entry[:1] in ("R", "C"):  # a rename or copy: the next entry is where it came from
+            next(entries, None)
+    return found
+
+
+def committed_text(root: Path, rel: str) -> bytes | None:
+    """A file as the last commit holds it (None when it holds none)."""
+    result = subprocess.run(["git", "show", f"HEAD:./{rel}"], cwd=root, capture_output=True, check=False)
+    return result.stdout if result.returncode == 0 else None
+
+
+def commit_by_hand(root: Path, rel: str, message: str) -> str | None:
+    """Commit one file's edit made outside pipe, on its own, before a command changes it; a note if git refused."""
+    repo = locate(root)
+    if repo is None:
+        return None
+    if committed_text(root, rel) is None:  # a file made by hand: git must know it before commit --only takes it
+        repo.run("add", "--intent-to-add", "--", rel)
+    done = repo.run("commit", "--quiet", "--only", "-m", message, "--", rel)
+    if done.returncode == 0:
+        return None
+    said = (done.stderr + done.stdout).strip().splitlines()
+    return f"pipe: warning: the hand edit of {rel} was not committed on its own: {said[0] if said else 'git failed'}"
+
+
 def _commit(repo: Repo, rels: list[str], message: str, command: str) -> subprocess.CompletedProcess[str]:
     return repo.run("commit", "--quiet", "--only", "-m", message, "-m", f"{TRAILER}: {command}", "--", *rels)
 

@@ -21,9 +21,69 @@ from .model import (
     Change,
     Closed,
     Contact,
+    Criteria,
+    Delete,
+    NextAction,
     SetKey,
     stage_letter,
 )
+
+# --- the next action's life cycle: set, replaced, done, dropped or cleared, the old one kept ---------
+
+FIRST_MEETING_ACTION = "first meeting"  # the next action `pipe meet` sets
+DONE, DROPPED, REPLACED, CLEARED = "done", "dropped", "replaced", "cleared"
+
+
+def next_data(action: str, due: date | None, today: date) -> dict[str, Any]:
+    """A next action as written into the file: with the day it was agreed (decision-deferred reads it)."""
+    out: dict[str, Any] = {"action": action}
+    if due is not None:
+        out["due"] = due
+    out["agreed"] = today
+    return out
+
+
+def change_next(c: Contact, new: dict[str, Any] | None, today: date, by: str, how: str | None = None,
+                note: str | None = None) -> list[Change]:
+    """Set the next action (None: clear it); the old one goes to past_actions with how it ended and by what.
+
+    `how` defaults to replaced (a new one is set) or cleared. A next step from an old file's
+    criteria.next_step is the next action too: it is cleared there so that it cannot come back.
+    """
+    old = c.next
+    if old is None and new is None:
+        return []
+    changes: list[Change] = []
+    if old is not None:
+        entry: dict[str, Any] = {"date": today, "action": old.action, "due": old.due,
+                                 "end": how or (REPLACED if new is not None else CLEARED), "by": by}
+        if note:
+            entry["note"] = note
+        changes.append(Append(("past_actions",), entry))
+    # Removed first, then written whole: a new action never keeps the old one's due date or keys, and a
+    # cleared one leaves no `next:` behind (a three-way merge then keeps the other side's new action).
+    changes.append(Delete(("next",)))
+    if new is not None:
+        changes.append(SetKey(("next",), new))
+    if c.criteria.next_step:
+        changes.append(SetKey(("criteria", "next_step"), None))
+    return changes
+
+
+def _said(nx: NextAction | dict[str, Any]) -> str:
+    action, due = (nx.action, nx.due) if isinstance(nx, NextAction) else (nx["action"], nx.get("due"))
+    return f"'{action}'" + (f" (due {due})" if due else "")
+
+
+def next_sentence(old: NextAction | None, new: dict[str, Any] | None, how: str | None = None,
+                  why: str | None = None) -> str | None:
+    """What became of the next action, in one sentence for the user; None when there was none and is none."""
+    if old is None:
+        return f"Next action: {_said(new)}." if new is not None else None
+    if new is not None:
+        return f"Next action {_said(old)} {'done; next' if how == DONE else 'replaced by'} {_said(new)}."
+    ended = {DONE: "done and cleared", DROPPED: "cleared without being done"}.get(how or CLEARED, "cleared")
+    return f"Next action {_said(old)} {ended}" + (f" ({why})" if why else "") + " (kept under past_actions)."
 
 
 @dataclass(frozen=True)
@@ -70,9 +130,10 @@ def criteria_checks(c: Contact, today: date, rules: GateRules) -> list[Check]:
                             f"decision date {cr.decision_date} is beyond the {rules.sales_cycle_days}-day sales cycle"))
     else:
         checks.append(Check("timetable", True, f"decide by {cr.decision_date}, start {cr.start_date}"))
-    step = cr.next_step or (c.next.action if c.next and c.next.due else None)
+    # The next step and the next action are one thing (old files' criteria.next_step is read as the next action).
+    step = c.next.action if c.next else None
     checks.append(Check("next_step", bool(step),
-                        str(step) if step else "no concrete next step (qualify --next-step TEXT)"))
+                        str(step) if step else "no concrete next step (qualify --next-step TEXT, or --next)"))
     return checks
 
 
@@ -160,6 +221,7 @@ def promote(c: Contact, target: str | None, today: date, rules: GateRules, *,
             if currency is not None and c.currency is None:  # kept as typed: never summed with another currency
                 changes.append(SetKey(("currency",), currency))
         changes.append(SetKey(("closed",), commitment))
+        changes.extend(change_next(c, None, today, "close"))  # the plan's service calls take over
         c = c._replace(closed=Closed(closed_on or today, value))
     missing: list[str] = []
     for step in steps_up(c.stage, target):
@@ -177,8 +239,15 @@ def promote(c: Contact, target: str | None, today: date, rules: GateRules, *,
     return changes
 
 
-def demote(c: Contact, target: str | None, today: date, reason: str, rule: str | None = None) -> list[Change]:
-    """The changes that move `c` back one class (or to `target`, the reserve included)."""
+def demote(c: Contact, target: str | None, today: date, reason: str, rule: str | None = None, *,
+           next_action: str | None = None, due: date | None = None, by: str = "demote",
+           clear_next: bool | None = None) -> list[Change]:
+    """The changes that move `c` back one class (or to `target`, the reserve included).
+
+    A move to the reserve clears the next action (kept under past_actions), and so does `pipe
+    demote` (clear_next): it belonged to the higher class. A new one can be given instead. A rule's
+    or classify's demotion keeps it: it is the lower class's evidence of a further step, and
+    clearing it would make the next classify demote the contact once more."""
     if c.stage == RESERVE:
         raise UsageError(f"{c.label} is already in the reserve", "bring it back with 'pipe promote CONTACT --to opportunity'")
     if target is None:
@@ -193,14 +262,22 @@ def demote(c: Contact, target: str | None, today: date, reason: str, rule: str |
                              Append(("history",), history_entry(today, c.stage, target, reason, rule=rule))]
     if target == OPPORTUNITY:
         changes.insert(1, SetKey(("source",), "fallback"))
+    if next_action:
+        changes.extend(change_next(c, next_data(next_action, due, today), today, by))
+    elif clear_next or (clear_next is None and target == RESERVE):
+        changes.extend(change_next(c, None, today, by))
     return changes
 
 
-def supported_stage(c: Contact, today: date, rules: GateRules) -> str:
-    """The highest class the recorded evidence supports, climbing gate by gate from O."""
+def supported_stage(c: Contact, today: date, rules: GateRules, *, judged: bool = False) -> str:
+    """The highest class the recorded evidence supports, climbing gate by gate from O.
+
+    With `judged` (classify), after a move down only the evidence that may support each class counts
+    (see evidence_for). Without it every record counts: the merge of two sides' files weighs evidence
+    one side's demotion never saw."""
     reached = OPPORTUNITY
     for step in LADDER[1:]:
-        if gate(c, step, today, rules):
+        if (judged_gate if judged else gate)(c, step, today, rules):
             break
         reached = step
     return reached
@@ -208,6 +285,79 @@ def supported_stage(c: Contact, today: date, rules: GateRules) -> str:
 
 def stage_rank(sid: str) -> int:
     return STAGE_BY_ID[sid].rank
+
+
+# --- one judgement: evidence already weighed by a demotion, and stages moved by hand ------------------
+
+
+def _last_down(c: Contact) -> tuple[date, str] | None:
+    """(day, class it went to) of the contact's last move down: a demotion (by a rule, classify or by hand)
+    or a move to the reserve."""
+    for h in reversed(c.history):
+        if h.from_ is None or h.from_ == RESERVE:
+            continue
+        if h.to == RESERVE or stage_rank(h.to) < stage_rank(h.from_):
+            return h.date, h.to
+    return None
+
+
+def last_move_down(c: Contact) -> date | None:
+    """The day of the contact's last move down: evidence recorded before it was weighed by that move."""
+    down = _last_down(c)
+    return down[0] if down else None
+
+
+def evidence_for(c: Contact, step: str) -> Contact:
+    """The contact as evidence for entering `step`: after a move down, what came before it still supports the
+    class it moved down to, but only what was recorded since supports a class above that one."""
+    down = _last_down(c)
+    if down is None or (down[1] != RESERVE and stage_rank(step) <= stage_rank(down[1])):
+        return c
+    return judged(c)
+
+
+def judged_gate(c: Contact, step: str, today: date, rules: GateRules) -> list[str]:
+    """What is missing to enter `step`, counting only the evidence that may support it (see evidence_for)."""
+    return gate(evidence_for(c, step), step, today, rules)
+
+
+def judged(c: Contact) -> Contact:
+    """The contact with only the evidence recorded since its last move down: what came before was judged.
+
+    Activities and dates count from that day on (the day itself included); a first meeting counts
+    when its date is on or after it; a next action when it was agreed since (or, in older files
+    that do not say when, falls due since); the B criteria when `pipe qualify` checked them since.
+    """
+    cut = last_move_down(c)
+    if cut is None:
+        return c
+    fm = c.first_meeting if c.first_meeting is not None and c.first_meeting.date is not None \
+        and c.first_meeting.date >= cut else None
+    nx = c.next
+    if nx is not None and not ((nx.agreed or nx.due or date.min) >= cut):
+        nx = None
+    criteria = c.criteria if c.criteria.checked is not None and c.criteria.checked >= cut else Criteria()
+    return c._replace(activities=tuple(a for a in c.activities if a.date >= cut), first_meeting=fm, next=nx,
+                      criteria=criteria, verbal_yes=c.verbal_yes if c.verbal_yes and c.verbal_yes >= cut else None)
+
+
+def hand_move(c: Contact) -> tuple[str, str] | None:
+    """(from, to) when the stage was changed in the file without a history entry (by hand); else None."""
+    if c.history and c.history[-1].to != c.stage:
+        return c.history[-1].to, c.stage
+    return None
+
+
+def gate_skipped(c: Contact, today: date, rules: GateRules) -> tuple[str, str, list[str]] | None:
+    """A move up made by hand whose gates are not met: (from, to, what is missing), else None."""
+    moved = hand_move(c)
+    if moved is None:
+        return None
+    frm, to = moved
+    if to == RESERVE or frm == RESERVE or stage_rank(to) <= stage_rank(frm):
+        return None
+    missing = [f"{stage_letter(step)}: {m}" for step in steps_up(frm, to) for m in gate(c, step, today, rules)]
+    return (frm, to, missing) if missing else None
 
 
 # --- classify: the recorded class against the one the evidence supports --------------------------
@@ -231,7 +381,7 @@ class Mismatch:
         return "over" if stage_rank(self.recorded) > stage_rank(self.supported) else "under"
 
 
-def evidence_for(c: Contact, step: str, rules: GateRules) -> str:
+def evidence_words(c: Contact, step: str, rules: GateRules) -> str:
     """What, in the file, meets the gate into `step` (to say why a contact belongs higher)."""
     if step == FIRST_APPOINTMENT:
         if rules.mode == "phone":
@@ -248,11 +398,12 @@ def classify(c: Contact, today: date, rules: GateRules) -> Mismatch | None:
     """Compare a pipeline contact's class (O to A) with the highest one its evidence supports; None when they agree.
 
     Closing is never inferred: a contact is supported at most at A. Closed contacts and the
-    reserve are outside classification.
+    reserve are outside classification. Only evidence recorded since the last move down counts
+    (see `judged`): what came before was weighed by that demotion.
     """
     if c.stage not in LADDER[:-1]:
         return None
-    supported = supported_stage(c, today, rules)
+    supported = supported_stage(c, today, rules, judged=True)
     if supported == "closed":
         supported = A
     if supported == c.stage:
@@ -260,10 +411,10 @@ def classify(c: Contact, today: date, rules: GateRules) -> Mismatch | None:
     low, high = sorted((stage_rank(supported), stage_rank(c.stage)))
     steps = LADDER[low + 1 : high + 1]
     if stage_rank(c.stage) < stage_rank(supported):
-        return Mismatch(c, supported, evidence=tuple(evidence_for(c, s, rules) for s in steps))
+        return Mismatch(c, supported, evidence=tuple(evidence_words(evidence_for(c, s), s, rules) for s in steps))
     missing: list[str] = []
     for step in steps:
-        for item in gate(c, step, today, rules):
+        for item in judged_gate(c, step, today, rules):
             if step == A and B in steps and item.startswith("B criterion no longer holds"):
                 continue  # already listed under B
             missing.append(f"{stage_letter(step)}: {item}")
@@ -278,6 +429,7 @@ def reclassify(m: Mismatch, today: date, rules: GateRules) -> list[Change]:
     letter = stage_letter(m.supported)
     if m.direction == "over":
         missing = "; ".join(_HINT.sub("", item) for item in m.missing)
-        return demote(m.contact, m.supported, today, f"classify: the evidence supports {letter}; missing {missing}")
+        return demote(m.contact, m.supported, today, f"classify: the evidence supports {letter}; missing {missing}",
+                      by="classify")
     return promote(m.contact, m.supported, today, rules,
                    reason=f"classify: the evidence supports {letter} (" + "; ".join(m.evidence) + ")")

@@ -7,7 +7,7 @@ outside the keys that take the other side's change stays as that side wrote it:
 
 - a top-level key whose text changed on one side only takes that side's text (value, comments,
   formatting and all); keys pipe does not know are merged like the others;
-- `activities` and `history`: the union of both sides, in date order, each entry once;
+- `activities`, `history` and `past_actions`: the union of both sides, in date order, each entry once;
 - mappings (criteria, next, deferred, ...): merged key by key, the same way;
 - other lists (tags): what both kept, plus what either added;
 - the same key changed on both sides to the same value: that value; to different values: a
@@ -36,7 +36,7 @@ from .model import CLOSED, LADDER, RESERVE, A, contact_from_data, stage_id, stag
 from .yamledit import EditError, _content_end, _line_end, apply_changes, delete_key, flow_text, insert_items
 from .yamlread import ContactLoader
 
-UNIONS = ("activities", "history")  # lists whose entries are only ever added: merged as a union
+UNIONS = ("activities", "history", "past_actions")  # lists whose entries are only ever added: merged as a union
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "(absent)"})()
 CONFLICT_MARK = ("<<<<<<<", ">>>>>>>")
 

@@ -77,9 +77,74 @@ def source_id(text: str) -> str | None:
 
 
 ACTIVITY_KINDS: tuple[str, ...] = ("call", "email", "meeting", "visit", "note")
-OUTCOMES: tuple[str, ...] = ("no-answer", "left-message", "no-reply", "talked", "held", "replied", "refused")
+OUTCOMES: tuple[str, ...] = ("no-answer", "left-message", "no-reply", "talked", "held", "replied", "refused",
+                             "no-show", "cancelled", "rescheduled")
 UNANSWERED: frozenset[str] = frozenset({"no-answer", "left-message", "no-reply"})
 ANSWERED: frozenset[str] = frozenset({"talked", "held", "replied", "refused"})
+POSITIVE: frozenset[str] = frozenset({"talked", "held", "replied"})  # an answer that is not a "no"
+MEETING_KINDS: tuple[str, ...] = ("meeting", "visit")
+NOT_MET: frozenset[str] = frozenset({"no-show", "cancelled", "rescheduled"})  # a meeting that did not take place
+# The four-step sale of METHOD §7, in order: what an activity served.
+STEPS: tuple[str, ...] = ("opening", "information-gathering", "presentation", "close")
+STEP_WORDS: dict[str, str] = {"opening": "opening", "information-gathering": "information gathering",
+                              "presentation": "presentation", "close": "close"}
+
+# English spellings, any case, and the Chinese words for kinds, outcomes and steps (as for stages).
+KIND_ALIASES: dict[str, tuple[str, ...]] = {
+    "call": ("phone", "电话", "打电话", "通话"),
+    "email": ("e-mail", "mail", "邮件", "电子邮件", "电邮"),
+    "meeting": ("会议", "会面", "会晤", "见面"),
+    "visit": ("拜访", "访问", "上门"),
+    "note": ("备注", "记录", "笔记"),
+}
+OUTCOME_ALIASES: dict[str, tuple[str, ...]] = {
+    "no-answer": ("no answer", "noanswer", "无人接听", "未接通", "没人接"),
+    "left-message": ("left message", "message", "留言"),
+    "no-reply": ("no reply", "noreply", "未回复", "没有回复"),
+    "talked": ("谈过", "交谈", "通话了", "谈了"),
+    "held": ("已举行", "举行", "见面了", "已会面"),
+    "replied": ("已回复", "回复"),
+    "refused": ("拒绝", "已拒绝", "refusal", "declined"),
+    "no-show": ("no show", "noshow", "爽约", "未到", "没来"),
+    "cancelled": ("canceled", "cancel", "取消", "已取消"),
+    "rescheduled": ("改期", "推迟", "延期", "moved", "postponed"),
+}
+STEP_ALIASES: dict[str, tuple[str, ...]] = {
+    "opening": ("open", "开场", "开场白", "接触"),
+    "information-gathering": ("information gathering", "information", "gathering", "info", "questions",
+                              "信息收集", "收集信息", "了解需求"),
+    "presentation": ("present", "pitch", "proposal", "demo", "展示", "演示", "介绍方案", "方案", "提案"),
+    "close": ("closing", "ask", "促成", "成交", "签约"),
+}
+
+
+def _alias_map(names: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    return {alias.casefold(): key for key, more in names.items() for alias in (key, *more)}
+
+
+_KINDS, _OUTCOMES, _STEPS = (_alias_map(m) for m in (KIND_ALIASES, OUTCOME_ALIASES, STEP_ALIASES))
+
+
+def _word(table: dict[str, str], text: str | None) -> str | None:
+    if text is None:
+        return None
+    return table.get(unicodedata.normalize("NFKC", str(text)).strip().casefold())
+
+
+def kind_id(text: str | None) -> str | None:
+    """The activity kind meant by any case or a Chinese word (Call, 电话); None if none."""
+    return _word(_KINDS, text)
+
+
+def outcome_id(text: str | None) -> str | None:
+    """The outcome meant by any case or a Chinese word (Talked, 拒绝); None if none."""
+    return _word(_OUTCOMES, text)
+
+
+def step_id(text: str | None) -> str | None:
+    """The step of the four-step sale meant (opening, information-gathering, presentation, close; 信息收集...)."""
+    return _word(_STEPS, text)
+
 CRITERIA: tuple[str, ...] = ("decision_maker", "proposal_fits", "budget", "timetable", "next_step")
 
 CONTACTS_DIR = "contacts"  # the folder of contact files, in the pipeline folder: contacts/SLUG.yaml
@@ -88,7 +153,7 @@ CONTACTS_DIR = "contacts"  # the folder of contact files, in the pipeline folder
 FIELD_ORDER: tuple[str, ...] = (
     "id", "name", "company", "deal", "title", "email", "phone", "owner", "source", "stage", "value", "currency",
     "tags", "created", "first_meeting", "criteria", "verbal_yes", "closed", "deferred", "next",
-    "crm", "notes", "activities", "history",
+    "past_actions", "crm", "notes", "activities", "history",
 )
 KNOWN_FIELDS = frozenset(FIELD_ORDER)
 
@@ -102,11 +167,17 @@ class Problem(NamedTuple):
     message: str
 
 
+Day = date  # for fields named after what they hold, where `date` is itself a field
+
+
 class Activity(NamedTuple):
     date: date
     kind: str
     outcome: str | None = None
     note: str | None = None
+    step: str | None = None  # the step of the four-step sale it served (STEPS)
+    moved_from: Day | None = None  # a rescheduled meeting: the date it had ...
+    moved_to: Day | None = None  # ... and the date it moved to
 
 
 class StageChange(NamedTuple):
@@ -135,7 +206,8 @@ class Criteria(NamedTuple):
     budget: bool | None = None
     decision_date: date | None = None
     start_date: date | None = None
-    next_step: str | None = None
+    next_step: str | None = None  # files from before the next step was the next action (read as `next`)
+    checked: date | None = None  # when pipe qualify last recorded them (evidence after a demotion)
 
 
 class Closed(NamedTuple):
@@ -152,6 +224,7 @@ class Deferred(NamedTuple):
 class NextAction(NamedTuple):
     action: str
     due: date | None = None
+    agreed: date | None = None  # when it was agreed (unknown in files written before pipe recorded it)
 
 
 # Records are NamedTuples, immutable like beancount's entries: they build from the cache's
@@ -398,6 +471,7 @@ def contact_from_data(slug: str, data: Any) -> Contact:
             decision_date=r.day(cr.get("decision_date"), ("criteria", "decision_date")),
             start_date=r.day(cr.get("start_date"), ("criteria", "start_date")),
             next_step=r.text(cr.get("next_step"), ("criteria", "next_step")),
+            checked=r.day(cr.get("checked"), ("criteria", "checked")),
         )
 
     closed = None
@@ -422,14 +496,20 @@ def contact_from_data(slug: str, data: Any) -> Contact:
     next_action = None
     raw_next = data.get("next")
     if isinstance(raw_next, str):
-        next_action = NextAction(raw_next)
+        next_action = NextAction(raw_next) if raw_next.strip() not in ("", "-") else None
     else:
         nx = r.mapping(raw_next, ("next",))
         if nx is not None:
             action = r.text(nx.get("action"), ("next", "action"))
             due = r.day(nx.get("due"), ("next", "due"))
+            agreed = r.day(nx.get("agreed"), ("next", "agreed"))
+            if action is not None and action.strip() == "-":
+                action = due = None  # what `--next -` wrote before pipe cleared the next action
             if action or due:
-                next_action = NextAction(action or "(no action written)", due)
+                next_action = NextAction(action or "(no action written)", due, agreed)
+    if next_action is None and criteria.next_step:
+        # Files from before the next step and the next action were one thing: the step is the next action.
+        next_action = NextAction(criteria.next_step)
 
     activities: list[Activity] = []
     raw_acts = data.get("activities")
@@ -441,19 +521,27 @@ def contact_from_data(slug: str, data: Any) -> Contact:
             r.bad(key, f"activity {i + 1} should be a mapping like {{date: ..., kind: call}}")
             continue
         when = r.day(item.get("date"), (*key, "date"))
-        kind = r.text(item.get("kind"), (*key, "kind"))
-        outcome = r.text(item.get("outcome"), (*key, "outcome"))
+        raw_kind = r.text(item.get("kind"), (*key, "kind"))
+        raw_outcome = r.text(item.get("outcome"), (*key, "outcome"))
+        kind, outcome = kind_id(raw_kind), outcome_id(raw_outcome)
         if when is None:
             if item.get("date") is None:
                 r.bad(key, f"activity {i + 1} has no date")
             continue
-        if kind not in ACTIVITY_KINDS:
-            r.bad((*key, "kind"), f"activity {i + 1}: unknown kind {_show(kind)}: use one of {', '.join(ACTIVITY_KINDS)}")
+        if kind is None:
+            r.bad((*key, "kind"), f"activity {i + 1}: unknown kind {_show(raw_kind)}: use one of {', '.join(ACTIVITY_KINDS)}")
             continue
-        if outcome is not None and outcome not in OUTCOMES:
-            r.bad((*key, "outcome"), f"activity {i + 1}: unknown outcome {_show(outcome)}: use one of {', '.join(OUTCOMES)}")
+        if raw_outcome is not None and outcome is None:
+            r.bad((*key, "outcome"), f"activity {i + 1}: unknown outcome {_show(raw_outcome)}: use one of {', '.join(OUTCOMES)}")
             continue
-        activities.append(Activity(when, kind, outcome, r.text(item.get("note"), (*key, "note"))))
+        raw_step = r.text(item.get("step"), (*key, "step"))
+        step = step_id(raw_step)
+        if raw_step is not None and step is None:
+            r.bad((*key, "step"), f"activity {i + 1}: unknown step {_show(raw_step)}: use one of {', '.join(STEPS)}")
+        moved_from = r.day(item.get("from"), (*key, "from")) if item.get("from") is not None else None
+        moved_to = r.day(item.get("to"), (*key, "to")) if item.get("to") is not None else None
+        activities.append(Activity(when, kind, outcome, r.text(item.get("note"), (*key, "note")), step,
+                                   moved_from, moved_to))
 
     history: list[StageChange] = []
     raw_hist = data.get("history")
@@ -533,7 +621,14 @@ class Append:
     item: Any
 
 
-Change = SetKey | Append
+@dataclass(frozen=True)
+class Delete:
+    """Remove a top-level key and what it holds (a cleared next action: no `next: null` left behind)."""
+
+    path: tuple[str, ...]
+
+
+Change = SetKey | Append | Delete
 
 
 def new_contact_data(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -554,5 +649,7 @@ def apply_to_data(data: dict[str, Any], changes: list[Change]) -> None:
         last = change.path[-1]
         if isinstance(change, SetKey):
             target[last] = change.value
+        elif isinstance(change, Delete):
+            target.pop(last, None)
         else:
             target.setdefault(last, []).append(change.item)

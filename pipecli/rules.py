@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from .config import SETTINGS
 from .dates import months_between
 from .errors import ConfigError, UsageError
-from .ladder import demote
+from .ladder import GateRules, classify, demote
 from .listing import identity
 from .model import (
     ACTIVITY_KINDS,
@@ -28,11 +28,13 @@ from .model import (
     CLOSED,
     FIRST_APPOINTMENT,
     LADDER,
+    MEETING_KINDS,
     OPPORTUNITY,
     OUTCOMES,
     PIPELINE,
     PROSPECTS,
     RESERVE,
+    STEPS,
     UNANSWERED,
     A,
     Activity,
@@ -40,6 +42,8 @@ from .model import (
     C,
     Change,
     Contact,
+    kind_id,
+    outcome_id,
     source_id,
     stage_id,
     stage_letter,
@@ -163,10 +167,68 @@ def _deferred_in_stage(f: Facts) -> bool:
 
 
 def _commitment(f: Facts) -> bool:
+    """A next action with a date; with a deferral, one agreed on or after it that falls due before it ends.
+
+    A stale action agreed before the deferral (often overdue already) is no commitment to the
+    deferred decision. Files from before pipe recorded `next.agreed` count the action when it
+    falls due on or after the day the deferral was asked."""
     c = f.contact
-    if c.next is None or c.next.due is None:
+    nx, d = c.next, c.deferred
+    if nx is None or nx.due is None:
         return False
-    return c.deferred is None or c.next.due < c.deferred.until
+    if d is None:
+        return True
+    start = f.deferral_start()
+    return (nx.agreed if nx.agreed is not None else nx.due) >= start and nx.due < d.until
+
+
+def _answers(c: Contact) -> list[Activity]:
+    return [a for a in sorted(c.activities, key=_by_date) if a.outcome in ANSWERED]
+
+
+def _refusals(f: Facts) -> int:
+    """Refusals in a row: the answers since the last one that was not a "no"."""
+    count = 0
+    for act in reversed(_answers(f.contact)):
+        if act.outcome != "refused":
+            break
+        count += 1
+    return count
+
+
+def _last_answer(f: Facts) -> str | None:
+    answers = _answers(f.contact)
+    return answers[-1].outcome if answers else None
+
+
+def _in_stage(f: Facts) -> list[Activity]:
+    """The activities since the contact entered its stage (the day itself included)."""
+    since = f.contact.stage_since()
+    return [a for a in f.contact.activities if since is None or a.date >= since]
+
+
+def _no_shows(f: Facts) -> int:
+    return sum(a.kind in MEETING_KINDS and a.outcome == "no-show" for a in _in_stage(f))
+
+
+def _put_off_days(f: Facts) -> int:
+    """How far the meeting was pushed back by reschedulings since entering the stage, in days (net)."""
+    return sum((a.moved_to - a.moved_from).days for a in _in_stage(f)
+               if a.outcome == "rescheduled" and a.moved_to is not None and a.moved_from is not None)
+
+
+def _steps(f: Facts) -> tuple[str, ...]:
+    return tuple(s for s in STEPS if any(a.step == s for a in f.contact.activities))
+
+
+def _pitch_unprepared(f: Facts) -> bool:
+    """A presentation (or proposal) with no information gathering recorded on or before its day."""
+    acts = f.contact.activities
+    pitches = [a.date for a in acts if a.step == "presentation"]
+    if not pitches:
+        return False
+    gathered = min((a.date for a in acts if a.step == "information-gathering"), default=None)
+    return gathered is None or min(pitches) < gathered
 
 
 def _days_overdue(f: Facts) -> int | None:
@@ -210,8 +272,20 @@ FACTS: tuple[Fact, ...] = (
     Fact("deferred_in_stage", FLAG,
          "the deferral was asked in the current stage (a demotion for it already happened otherwise)",
          ("deferred", "history", "created"), _deferred_in_stage),
-    Fact("commitment", FLAG, "a next action with a due date (before the deferral ends, when there is one)",
-         ("next", "deferred"), _commitment),
+    Fact("commitment", FLAG, "a next action with a due date (with a deferral: agreed on or after it and due "
+         "before it ends)", ("next", "deferred"), _commitment),
+    Fact("refusals", NUMBER, "refusals in a row: answers logged refused since the last answer that was not a no",
+         ("activities",), _refusals),
+    Fact("last_answer", TEXT, "the outcome of the last answered activity (talked, held, replied or refused)",
+         ("activities",), _last_answer),
+    Fact("no_shows", NUMBER, "meetings and visits logged no-show since entering the stage", ("activities", "history"),
+         _no_shows),
+    Fact("meeting_put_off_days", NUMBER, "days the meeting was pushed back by reschedulings since entering the stage",
+         ("activities", "history"), _put_off_days),
+    Fact("steps", TEXTS, "the steps of the sale recorded on activities: opening, information-gathering, "
+         "presentation, close", ("activities",), _steps),
+    Fact("pitch_unprepared", FLAG, "a presentation recorded with no information gathering on or before it",
+         ("activities",), _pitch_unprepared),
     Fact("has_next", FLAG, "a next action is recorded", ("next",), lambda f: f.contact.next is not None),
     Fact("days_overdue", NUMBER, "days since the next action was due (negative: not due yet)", ("next",),
          _days_overdue),
@@ -226,11 +300,11 @@ def fact_named(name: str) -> Fact | None:
     if found is not None or not name.startswith("activities."):
         return found
     parts = name.split(".")[1:]
-    kind = parts[0] if parts[0] in ACTIVITY_KINDS else None
+    kind = kind_id(parts[0])  # any case, or the Chinese word, as in the files
     rest = parts[1:] if kind else parts
-    if len(rest) > 1 or (rest and rest[0] not in OUTCOMES + _GROUPS) or (not kind and not rest):
+    outcome = (outcome_id(rest[0]) or (rest[0].casefold() if rest[0].casefold() in _GROUPS else None)) if rest else None
+    if len(rest) > 1 or (rest and outcome is None) or (not kind and not rest):
         return None
-    outcome = rest[0] if rest else None
     key = (kind, outcome)
     return Fact(name, NUMBER, COUNT_HELP, ("activities",), lambda f: f.counts().get(key, 0))
 
@@ -536,7 +610,7 @@ def _pushed_back(v: Mapping[str, Any]) -> Rule:
         text = f"{asked}to be called after {d.until}: {_months(f.get(FACT_BY_NAME['deferral_months']))} months away"
         return text + _quoted(d.reason) if fired else f"{text}; fires at {months}"
 
-    return Rule("pushed-back", f"'call me in six months': deferred by {months}+ months", RESERVE_ACTION,
+    return Rule("pushed-back", f"'call me in summer': deferred by {months}+ months", RESERVE_ACTION,
                 All((Leaf(FACT_BY_NAME["deferral_days_left"], "gt", 0),
                      Leaf(FACT_BY_NAME["deferral_months"], "ge", months))),
                 enabled=v["rules.pushed_back.enabled"], switch="rules.pushed_back.enabled", say=say)
@@ -562,13 +636,13 @@ def _decision_deferred(v: Mapping[str, Any]) -> Rule:
         nx = c.next
         return f"{text}, but a next step is due {nx.due}: {nx.action}" if nx else text
 
-    return Rule("decision-deferred", f"a C/B/A deferred the decision by {days}+ days without a commitment",
+    return Rule("decision-deferred", f"an FA, C, B or A deferred the decision by {days}+ days without a commitment",
                 DEMOTE_ACTION,
                 All((Leaf(FACT_BY_NAME["deferral_days_left"], "gt", 0),
                      Leaf(FACT_BY_NAME["deferral_days"], "ge", days),
                      Leaf(FACT_BY_NAME["deferred_in_stage"], "eq", True),
                      Leaf(FACT_BY_NAME["commitment"], "eq", False))),
-                stages=PROSPECTS, enabled=v["rules.decision_deferred.enabled"],
+                stages=(FIRST_APPOINTMENT, *PROSPECTS), enabled=v["rules.decision_deferred.enabled"],
                 switch="rules.decision_deferred.enabled", say=say)
 
 
@@ -627,11 +701,78 @@ def _overdue(v: Mapping[str, Any]) -> Rule:
                 enabled=v["rules.overdue.enabled"], switch="rules.overdue.enabled", say=say)
 
 
+def _refused(v: Mapping[str, Any]) -> Rule:
+    count = v["rules.refused.count"]
+
+    def say(f: Facts, fired: bool) -> str:
+        n = f.get(FACT_BY_NAME["refusals"])
+        if not n:
+            last = f.get(FACT_BY_NAME["last_answer"])
+            return f"the last answer was {last}, not a refusal" if last else "no answer recorded"
+        last = _answers(f.contact)[-1]
+        text = f"{_plural(n, 'refusal')} in a row, the last on {last.date}" + (f" ({last.note})" if last.note else "")
+        return text if fired else f"{text}; fires at {count}"
+
+    return Rule("refused", f"they said no: {count}+ refusals in a row (a 'no' is an answer)", RESERVE_ACTION,
+                Leaf(FACT_BY_NAME["refusals"], "ge", count),
+                enabled=v["rules.refused.enabled"], switch="rules.refused.enabled", say=say)
+
+
+def _no_show(v: Mapping[str, Any]) -> Rule:
+    count = v["rules.no_show.count"]
+
+    def say(f: Facts, fired: bool) -> str:
+        shows = [a.date for a in _in_stage(f) if a.kind in MEETING_KINDS and a.outcome == "no-show"]
+        if not shows:
+            return "no missed meeting since entering FA"
+        text = f"{_plural(len(shows), 'no-show')} for the first meeting ({', '.join(map(str, shows))})"
+        return text if fired else f"{text}; fires at {count}"
+
+    return Rule("no-show", f"the first meeting missed {count}+ times (no-show): a soft no", RESERVE_ACTION,
+                Leaf(FACT_BY_NAME["no_shows"], "ge", count), stages=(FIRST_APPOINTMENT,),
+                enabled=v["rules.no_show.enabled"], switch="rules.no_show.enabled", say=say)
+
+
+def _meeting_put_off(v: Mapping[str, Any]) -> Rule:
+    days = v["rules.meeting_put_off.days"]
+
+    def say(f: Facts, fired: bool) -> str:
+        moves = [a for a in _in_stage(f) if a.outcome == "rescheduled" and a.moved_to and a.moved_from]
+        if not moves:
+            return "the first meeting was not rescheduled"
+        text = (f"the first meeting moved from {moves[0].moved_from} to {moves[-1].moved_to} "
+                f"({_plural(len(moves), 'rescheduling')}, {f.get(FACT_BY_NAME['meeting_put_off_days'])} days later)")
+        return text if fired else f"{text}; fires at {days} days"
+
+    return Rule("meeting-put-off", f"a first appointment put the meeting off by {days}+ days ('next month')",
+                DEMOTE_ACTION, Leaf(FACT_BY_NAME["meeting_put_off_days"], "ge", days), stages=(FIRST_APPOINTMENT,),
+                enabled=v["rules.meeting_put_off.enabled"], switch="rules.meeting_put_off.enabled", say=say)
+
+
+def _pitch_bombardment(v: Mapping[str, Any]) -> Rule:
+    def say(f: Facts, fired: bool) -> str:
+        acts = f.contact.activities
+        pitch = min((a.date for a in acts if a.step == "presentation"), default=None)
+        if pitch is None:
+            return "no presentation recorded"
+        gathered = min((a.date for a in acts if a.step == "information-gathering"), default=None)
+        if fired:
+            return (f"presentation on {pitch} with no information gathering before it"
+                    + (f" (the first on {gathered})" if gathered else ""))
+        return f"information gathering on {gathered}, then the presentation on {pitch}"
+
+    return Rule("pitch-bombardment", "a presentation or proposal made with no information gathering recorded "
+                "before it (METHOD §7)", FLAG_ACTION, Leaf(FACT_BY_NAME["pitch_unprepared"], "eq", True),
+                enabled=v["rules.pitch_bombardment.enabled"], switch="rules.pitch_bombardment.enabled", say=say)
+
+
 # The method's rules, in the order they are listed and applied (the first of equal strength wins).
 BUILTINS: tuple[Callable[[Mapping[str, Any]], Rule], ...] = (
-    _no_response, _pushed_back, _decision_deferred, _stalled, _no_next_step, _overdue,
+    _no_response, _refused, _no_show, _pushed_back, _decision_deferred, _meeting_put_off, _stalled, _no_next_step,
+    _overdue, _pitch_bombardment,
 )
-BUILTIN_IDS: tuple[str, ...] = ("no-response", "pushed-back", "decision-deferred", "stalled", "no-next-step", "overdue")
+BUILTIN_IDS: tuple[str, ...] = ("no-response", "refused", "no-show", "pushed-back", "decision-deferred",
+                                "meeting-put-off", "stalled", "no-next-step", "overdue", "pitch-bombardment")
 
 # --- the user's rules: pipe.yaml's rules.custom, read into the same Rule records ---------------------
 
@@ -1017,7 +1158,25 @@ def plan(found: Iterable[Verdict], today: date) -> list[Move]:
         held = best.get(v.contact.slug)
         if held is None or STRENGTH[v.action] > STRENGTH[held.action or FLAG_ACTION]:
             best[v.contact.slug] = v
-    return [Move(v, demote(v.contact, v.to, today, v.why, rule=v.rule.id)) for v in best.values()]
+    return [Move(v, demote(v.contact, v.to, today, v.why, rule=v.rule.id, by="review")) for v in best.values()]
+
+
+def left_the_process(contacts: Iterable[Contact], found: Iterable[Verdict], today: date,
+                     gates: GateRules) -> list[tuple[Contact, str]]:
+    """The contacts in FA, C, B or A that have left the sales process by the evidence: a rule moves them out or
+    back (`found`: the review's verdicts, what pipe review --apply carries out), or their class is above what
+    the evidence supports (pipe classify --apply)."""
+    listed = [c for c in contacts if c.stage in (FIRST_APPOINTMENT, *PROSPECTS)]
+    why: dict[str, str] = {}
+    for v in found:
+        if v.status == FIRES and v.action in (RESERVE_ACTION, DEMOTE_ACTION) and v.contact.slug not in why:
+            why[v.contact.slug] = f"review: {v.rule.id} ({v.suggestion})"
+    for c in listed:
+        if c.slug not in why:
+            m = classify(c, today, gates)
+            if m is not None and m.direction == "over":
+                why[c.slug] = f"classify: the evidence supports {stage_letter(m.supported)}"
+    return [(c, why[c.slug]) for c in listed if c.slug in why]
 
 
 def row(v: Verdict) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from .amounts import by_currency, fmt_money
 from .dates import WEEKDAYS
 from .errors import ConfigError
 from .funnel import RANK, Board, FunnelRules, Stats, build_board, build_stats
-from .ladder import GateRules, criteria_checks, gate
+from .ladder import FIRST_MEETING_ACTION, GateRules, criteria_checks, evidence_for, gate_skipped, judged_gate
 from .listing import sort_key
 from .model import (
     ACTIVITY_KINDS,
@@ -38,6 +38,7 @@ from .model import (
     B,
     C,
     Contact,
+    stage_letter,
 )
 from .rules import CUSTOM, Verdict, evaluate
 
@@ -245,18 +246,26 @@ def _meeting(c: Contact, span: _Span) -> Item | None:
     fm = c.first_meeting
     nx = c.next
     step = None
+    if nx is not None and nx.action == FIRST_MEETING_ACTION and fm is not None and nx.due == fm.date:
+        nx = None  # the meeting itself, which `pipe meet` made the next action: said once, below
     if nx is not None and nx.due is not None and nx.due <= span.end:
         step = (nx.action, nx.due, nx.due < span.today)
     when = fm.date if fm is not None else None
     held = fm is not None and (fm.held or any(
         a.kind in ("meeting", "visit") and a.outcome == "held" and (when is None or a.date >= when)
         for a in c.activities))
+    missed = [a for a in c.activities if a.kind in ("meeting", "visit") and a.outcome in ("no-show", "cancelled")
+              and (a.moved_from == when if a.moved_from is not None else when is None or a.date >= when)]
     own: tuple[str, date | None, bool] | None
     fix: tuple[str, ...] = ()
     if held:
         own = (("the first meeting is held and the next step agreed: promote to C (pipe promote "
-                f"{c.slug})") if not gate(c, C, span.today, span.gates) else
+                f"{c.slug})") if not judged_gate(c, C, span.today, span.gates) else
                "the first meeting is held: agree a next step with a date, then promote to C", None, False)
+    elif missed:
+        last = max(missed, key=lambda a: a.date)
+        own = (f"first meeting of {when}: {last.outcome} on {last.date}; set a new date (pipe meet {c.slug} DATE)",
+               span.today, False)
     elif when is None:
         own = (f"set the first meeting's date (pipe meet {c.slug} DATE)", None, False)
     elif when < span.today:
@@ -290,7 +299,8 @@ def _prospect(c: Contact, span: _Span) -> Item | None:
         if found is None:
             return None
         base = found
-    checks = criteria_checks(c, span.today, span.gates)
+    # evidence from before a demotion was weighed: it supports no class above the one the contact fell to
+    checks = criteria_checks(evidence_for(c, B if c.stage == C else c.stage), span.today, span.gates)
     failing = tuple(ch.name for ch in checks if not ch.ok)
     words = ", ".join(CRITERION_WORDS[n] for n in failing)
     notes: list[str] = []
@@ -315,9 +325,9 @@ def _prospect(c: Contact, span: _Span) -> Item | None:
 def _customer(c: Contact, span: _Span) -> Item | None:
     """Category 6: the service call after a recent sale, or an existing customer's periodic call."""
     nx = c.next
-    if nx is not None and nx.due is not None:
-        return _recorded(nx.action, nx.due, span, c)
     closed_on = c.closed.date if c.closed is not None and c.closed.date is not None else c.stage_since()
+    if nx is not None and nx.due is not None and (closed_on is None or (nx.agreed or nx.due) >= closed_on):
+        return _recorded(nx.action, nx.due, span, c)  # an action agreed before the sale is stale: not shown
     last = max((a.date for a in c.activities if a.kind in ATTEMPT_KINDS), default=None)
     value = c.closed.value if c.closed is not None and c.closed.value is not None else c.value
     if closed_on is not None and span.today - timedelta(days=span.rules.service_days) <= closed_on <= span.today:
@@ -379,14 +389,48 @@ def _admin(span: _Span, start: date, findings: Iterable[Verdict], rejected: Sequ
     return items
 
 
+def _refused_last(c: Contact) -> date | None:
+    """The day of the last answer when it was a refusal: no follow-up is proposed after a "no"."""
+    answers = [a for a in c.activities if a.outcome in ANSWERED]
+    if not answers:
+        return None
+    last = max(answers, key=lambda a: a.date)
+    return last.date if last.outcome == "refused" else None
+
+
+def _routine(c: Contact, item: Item, span: _Span) -> Item | None:
+    """The routine item as the plan shows it: none after a refusal (unless a next action was agreed since),
+    and a note when the stage was moved by hand past its gate."""
+    refused = _refused_last(c)
+    if refused is not None:
+        nx = c.next
+        if nx is None or nx.due is None or (nx.agreed or nx.due) < refused or item.action != nx.action:
+            return None
+    skipped = gate_skipped(c, span.today, span.gates) if c.history else None
+    if skipped is not None:
+        frm, to, missing = skipped
+        note = (f"moved from {stage_letter(frm)} to {stage_letter(to)} by hand: the gate was skipped "
+                f"(missing {'; '.join(missing)})")
+        return Item(item.kind, item.action, item.due, item.overdue, item.contact, item.subject,
+                    (*item.notes, note), item.missing, item.rule, item.line)
+    return item
+
+
 def build_plan(contacts: Iterable[Contact], today: date, *, scope: str, gates: GateRules, rules: WeekRules,
                board: Board, findings: Iterable[Verdict] = (), rejected: Sequence[Rejected] = (),
                owner: str | None = None) -> Plan:
-    """The plan of the period in the eight categories; one pass over the contacts."""
+    """The plan of the period in the eight categories; one pass over the contacts.
+
+    A contact appears once: a pending decision (a rule that moves it to the reserve or back a
+    class) replaces its routine follow-up, in the admin category."""
     start, end = period(today, scope)
     span = _Span(today, end, gates, rules)
+    findings = list(findings)
+    deciding = {v.contact.slug for v in findings if v.action in ("reserve", "demote")}
     work: dict[str, list[Item]] = {cid: [] for cid, _ in CATEGORIES}
     for c in contacts:
+        if c.slug in deciding:
+            continue
         fallback = c.source == FALLBACK_SOURCE
         stage = c.stage
         if stage == OPPORTUNITY:
@@ -403,6 +447,8 @@ def build_plan(contacts: Iterable[Contact], today: date, *, scope: str, gates: G
             item, cid = _customer(c, span), SERVICE
         else:
             continue  # the reserve is out of the pipeline
+        if item is not None:
+            item = _routine(c, item, span)
         if item is not None:
             work[cid].append(item)
     for items in work.values():
@@ -557,6 +603,33 @@ class Report:
         return None if len(sums) > 1 else sum(sums.values())
 
 
+def stats_for(contacts: Sequence[Contact], config: Config, today: date, *, since: date | None = None,
+              owner: str | None = None, board: Board | None = None,
+              findings: Sequence[Verdict] | None = None,
+              left: Sequence[tuple[Contact, str]] | None = None) -> Stats:
+    """The stats with the contacts the files say have left the sales process (those pipe review --apply and
+    pipe classify --apply move) and the one-third rule: what pipe stats shows and the report's conversion holds.
+    A report passes the review's `findings`, and `left` once for its two stats (the set is the same)."""
+    from dataclasses import replace
+
+    from .funnel import build_thirds
+
+    stats = build_stats(contacts, FunnelRules.from_config(config), today, since=since, owner=owner, board=board)
+    if left is None:
+        left = _left(contacts, config, today, findings)
+    return replace(stats, left=tuple(left),
+                   thirds=build_thirds(contacts, today, since=since, easy_effort=config["stats.thirds.easy_effort"]))
+
+
+def _left(contacts: Sequence[Contact], config: Config, today: date,
+          findings: Sequence[Verdict] | None = None) -> list[tuple[Contact, str]]:
+    from .rules import left_the_process
+
+    gates = GateRules(mode=config["mode"], sales_cycle_days=config["sales_cycle_days"])
+    found = _findings(contacts, config, today) if findings is None else findings
+    return left_the_process(contacts, found, today, gates)
+
+
 def report_for(contacts: Sequence[Contact], config: Config, today: date, since: date, *,
                rejected: Sequence[Rejected] = (), owner: str | None = None) -> Report:
     """The weekly report of these contacts for since..today: each part computed once, in linear passes."""
@@ -566,6 +639,7 @@ def report_for(contacts: Sequence[Contact], config: Config, today: date, since: 
     gates = GateRules(mode=config["mode"], sales_cycle_days=config["sales_cycle_days"])
     plan = build_plan(contacts, today, scope=WEEK, gates=gates, rules=WeekRules.from_config(config), board=board,
                       findings=findings, rejected=rejected, owner=owner)
+    left = _left(contacts, config, today, findings)
     return Report(owner, since, today, board, movement(contacts, since, today), tally(contacts, since, today),
-                  build_stats(contacts, funnel, today, since=since, owner=owner, board=board),
-                  build_stats(contacts, funnel, today, owner=owner, board=board), tuple(findings), plan)
+                  stats_for(contacts, config, today, since=since, owner=owner, board=board, left=left),
+                  stats_for(contacts, config, today, owner=owner, board=board, left=left), tuple(findings), plan)

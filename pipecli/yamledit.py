@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .model import FIELD_ORDER, Append, Change, SetKey
+from .model import FIELD_ORDER, Append, Change, Delete, SetKey
 
 _WIDTH = 1 << 30
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -215,11 +215,17 @@ class _Doc:
         if isinstance(value, (Mapping, list, tuple)) or (isinstance(value, str) and "\n" in value):
             lines = block_lines(str(key_node.value), value, key_node.start_mark.column)
             colon = self.text.index(":", key_node.end_mark.index)
-            end = colon + 1 if _is_null(old) else _content_end(old, self.text)
+            # an empty value ends at the colon; a written one (`null`, `~`) is replaced with the rest
+            end = colon + 1 if _is_null(old) and not old.value else _content_end(old, self.text)
             rest = "".join("\n" + line for line in lines[1:])
             self.splice(colon + 1, max(end, colon + 1), lines[0].split(":", 1)[1] + rest)
             return
         new = scalar_text(value)
+        if isinstance(old, (MappingNode, SequenceNode)) and not old.flow_style and old.value:
+            # a block of lines becomes one value on the key's own line (`next: null`, not a null below it)
+            colon = self.text.index(":", key_node.end_mark.index)
+            self.splice(colon + 1, _content_end(old, self.text), " " + new)
+            return
         start, end = old.start_mark.index, _content_end(old, self.text)
         if _is_null(old) and start == end:
             colon = self.text.index(":", key_node.end_mark.index)
@@ -311,6 +317,11 @@ def apply_changes(text: str, changes: Sequence[Change], order: Sequence[str] = F
             _apply_set(doc, change.path, change.value)
         elif isinstance(change, Append):
             doc.append(change.path, change.item)
+        elif isinstance(change, Delete):
+            try:
+                doc.text = delete_key(doc.text, change.path)
+            except EditError:  # a key inside a flow mapping: it says null instead
+                _apply_set(doc, change.path, None)
     return doc.text
 
 

@@ -77,7 +77,7 @@ def test_reclassify_demotes_with_a_classify_reason() -> None:
     assert m is not None
     changes = reclassify(m, TODAY, RULES)
     assert SetKey(("stage",), "b") in changes
-    (entry,) = [ch.item for ch in changes if isinstance(ch, Append)]
+    (entry,) = [ch.item for ch in changes if isinstance(ch, Append) and ch.path == ("history",)]
     assert entry["from"] == "a"
     assert entry["to"] == "b"
     assert entry["reason"].startswith("classify: the evidence supports B; missing A: a verbal agreement")

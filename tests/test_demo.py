@@ -22,6 +22,7 @@ COMMANDS: list[list[str]] = [
     ["review"], ["review", "--explain", "wang-fang"], ["review", "-f", "json"],
     ["board"], ["board", "--by", "owner"], ["board", "-f", "json"], ["stats"], ["classify"],
     ["log", "wang-fang", "call", "--outcome", "talked", "--next", "meet the director", "--due", "+2d"],
+    ["done", "wang-fang", "--kind", "meeting", "--outcome", "held", "--next", "send the proposal", "--due", "+1w"],
     ["meet", "felix-novak", "+3d"], ["qualify", "wang-fang", "--decision-maker"],
     ["log", "felix-novak", "meeting", "--outcome", "held", "--next", "send the proposal", "--due", "+1w"],
     ["promote", "felix-novak"], ["demote", "felix-novak", "--reason", "no next step after all"],

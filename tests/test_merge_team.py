@@ -117,7 +117,7 @@ def test_concurrent_activity_logs_on_one_contact_are_both_kept_in_date_order(
     synced = bo_does(monkeypatch, bo, "sync")
     assert "Arrived from origin/main: 2 commits by Test Seller" in synced.stdout
     assert "  changed  Zhang Wei (Huaxin Logistics): 1 activity logged\n" in synced.stdout  # one line per contact
-    assert "  moved    Ola Nordmann (Fjord AS): O -> FA; first_meeting\n" in synced.stdout
+    assert "  moved    Ola Nordmann (Fjord AS): O -> FA; first_meeting, next\n" in synced.stdout
     assert "Sent 4 commits" in synced.stdout
     ok(cai, "sync")
     ok(anna, "sync")
@@ -141,7 +141,8 @@ def test_one_side_defers_while_the_other_changes_the_email(team: tuple[Path, Pat
     path.write_text(text.replace("company: Huaxin Logistics\n",
                                  "company: Huaxin Logistics\nemail: zhang.wei@huaxin.example\n"), encoding="utf-8")
     commit_by_hand(bo, "Zhang's e-mail")
-    assert "  changed  Zhang Wei (Huaxin Logistics): deferred\n" in bo_does(monkeypatch, bo, "sync").stdout
+    # defer makes calling back the next action
+    assert "  changed  Zhang Wei (Huaxin Logistics): deferred, next\n" in bo_does(monkeypatch, bo, "sync").stdout
     assert "  changed  Zhang Wei (Huaxin Logistics): email\n" in ok(anna, "sync").stdout
     same_everywhere(anna, bo)
     merged = data(anna, "zhang-wei")

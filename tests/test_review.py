@@ -173,8 +173,8 @@ def test_explain_shows_every_rule_and_why(run: Run, pipeline: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "# Bo Berg (Nordlys AS) · B for 60 days"
     by_rule = {line.split()[0]: line for line in lines[3:]}
-    assert list(by_rule) == ["no-response", "pushed-back", "decision-deferred", "stalled", "no-next-step", "overdue",
-                             "big-deal"]
+    assert list(by_rule) == ["no-response", "refused", "no-show", "pushed-back", "decision-deferred", "meeting-put-off",
+                             "stalled", "no-next-step", "overdue", "pitch-bombardment", "big-deal"]
     assert "fires" in by_rule["stalled"]
     assert "nothing for 41 days" in by_rule["stalled"]
     assert "no deferral recorded" in by_rule["pushed-back"]
@@ -184,9 +184,10 @@ def test_explain_shows_every_rule_and_why(run: Run, pipeline: Path) -> None:
     assert calm.exit_code == 0, calm.output
     verdicts = json.loads(calm.stdout)
     assert [(v["rule"], v["status"]) for v in verdicts] == [
-        ("no-response", "does-not-fire"), ("pushed-back", "does-not-fire"), ("decision-deferred", "does-not-fire"),
-        ("stalled", "does-not-fire"), ("no-next-step", "does-not-fire"), ("overdue", "does-not-fire"),
-        ("big-deal", "does-not-fire")]
+        ("no-response", "does-not-fire"), ("refused", "does-not-fire"), ("no-show", "not-this-stage"),
+        ("pushed-back", "does-not-fire"), ("decision-deferred", "does-not-fire"),
+        ("meeting-put-off", "not-this-stage"), ("stalled", "does-not-fire"), ("no-next-step", "does-not-fire"),
+        ("overdue", "does-not-fire"), ("pitch-bombardment", "does-not-fire"), ("big-deal", "does-not-fire")]
     assert verdicts[-1]["evidence"] == "value is unknown, not > 40000"
 
 
@@ -315,7 +316,7 @@ def test_a_malformed_file_cannot_be_evaluated_but_the_review_goes_on(run: Run, p
     assert "skipped contacts/broken.yaml" in result.stderr
     table = run("review")
     assert "2 to the reserve" not in table.stdout
-    assert "4 cannot evaluate" in table.stdout.splitlines()[-1]
+    assert "6 cannot evaluate" in table.stdout.splitlines()[-1]  # siri-lie: no-response, refused, stalled, pitch
     applied = run("review", "--apply", "--yes")
     assert applied.exit_code == 1  # the problems remain to be fixed
     assert "Moved 1 contact to the reserve" in applied.stdout

@@ -102,25 +102,34 @@ def test_no_response_evidence_in_words() -> None:
     assert fired(c)["no-response"].why == "1 call and 1 e-mail since 2026-10-21, none answered in 40 days"
 
 
-# --- pushed-back: deferred by 6+ months ---------------------------------------------------------------
+# --- pushed-back: deferred by 4+ months ---------------------------------------------------------------
 
 PUSHED_BACK = [
-    ("exactly six months", {"until": add_months(TODAY, 6), "asked": TODAY}, "b", {}, True),
-    ("a day short of six months", {"until": add_months(TODAY, 6) - timedelta(days=1), "asked": TODAY}, "b", {}, False),
+    ("exactly four months", {"until": add_months(TODAY, 4), "asked": TODAY}, "b", {}, True),
+    ("a day short of four months", {"until": add_months(TODAY, 4) - timedelta(days=1), "asked": TODAY}, "b", {}, False),
+    ("'call me in summer' said in January", {"until": date(2027, 6, 21), "asked": date(2027, 1, 30)}, "b", {}, None),
+    ("six months with the old default", {"until": add_months(TODAY, 6) - timedelta(days=1), "asked": TODAY}, "b",
+     {"rules.pushed_back.months": 6}, False),
     ("seven months from when it was asked", {"until": date(2027, 6, 1), "asked": date(2026, 11, 2)}, "opportunity", {},
      True),
     ("without 'asked', measured from today", {"until": add_months(TODAY, 7)}, "c", {}, True),
     ("a deferral that has ended", {"until": ago(1), "asked": date(2025, 11, 1)}, "c", {}, False),
-    ("months lowered to 3", {"until": add_months(TODAY, 4), "asked": TODAY}, "b", {"rules.pushed_back.months": 3}, True),
+    ("months lowered to 3", {"until": TODAY + timedelta(days=105), "asked": TODAY}, "b", {"rules.pushed_back.months": 3},
+     True),
+    ("3.5 months with the default", {"until": TODAY + timedelta(days=105), "asked": TODAY}, "b", {}, False),
     ("contacts in the reserve are left alone", {"until": add_months(TODAY, 8), "asked": TODAY}, "reserve", {}, False),
     ("switched off", {"until": add_months(TODAY, 8), "asked": TODAY}, "b", {"rules.pushed_back.enabled": False}, False),
 ]
 
 
 @pytest.mark.parametrize(("case", "deferred", "stage", "settings", "fires"), PUSHED_BACK, ids=[c[0] for c in PUSHED_BACK])
-def test_pushed_back(case: str, deferred: dict[str, Any], stage: str, settings: dict[str, Any], fires: bool) -> None:
+def test_pushed_back(case: str, deferred: dict[str, Any], stage: str, settings: dict[str, Any], fires: bool | None) -> None:
     c = contact(stage, deferred={"reason": "call me after the summer", **deferred},
                 next={"action": "call", "due": ahead(3)}, activities=[act(1, "call", "talked")])
+    if fires is None:  # said on another day: judged on the day it was said (the issue's January example, 4.7 months)
+        found = {v.rule.id: v for v in evaluate([c], settings, deferred["asked"]) if v.status == FIRES}
+        assert "pushed-back" in found and "4.7 months" in found["pushed-back"].why
+        return
     found = fired(c, settings)
     assert ("pushed-back" in found) is fires
     if fires:
@@ -286,10 +295,11 @@ def test_a_demotion_to_opportunity_marks_the_contact_as_fallback() -> None:
 BAD_PARTS = [
     # (case, file data, the rules that cannot be evaluated)
     ("an activity with an impossible date", {"activities": [{"date": "2026-02-30", "kind": "call"}]},
-     {"no-response", "stalled"}),
+     {"no-response", "refused", "stalled", "pitch-bombardment"}),
     ("an activity of an unknown kind", {"activities": [{"date": ago(3), "kind": "fax", "outcome": "no-answer"}]},
-     {"no-response", "stalled"}),
-    ("activities that are not a list", {"activities": "called twice"}, {"no-response", "stalled"}),
+     {"no-response", "refused", "stalled", "pitch-bombardment"}),
+    ("activities that are not a list", {"activities": "called twice"},
+     {"no-response", "refused", "stalled", "pitch-bombardment"}),
     ("a deferral with no date", {"deferred": {"until": "after the summer"}}, {"pushed-back", "decision-deferred"}),
     ("a deferral that is not a mapping", {"deferred": "2027-06-01"}, {"pushed-back", "decision-deferred"}),
 ]
@@ -312,13 +322,14 @@ def test_a_malformed_part_makes_its_rules_say_cannot_evaluate(case: str, bad: di
 def test_explain_says_for_every_rule_whether_and_why() -> None:
     c = contact("opportunity", activities=[act(10), act(8), act(5)])
     said = {v.rule.id: v for v in explain(c, {"rules.overdue.enabled": False}, TODAY)}
-    assert list(said) == ["no-response", "pushed-back", "decision-deferred", "stalled", "no-next-step", "overdue"]
+    assert list(said) == ["no-response", "refused", "no-show", "pushed-back", "decision-deferred", "meeting-put-off",
+                          "stalled", "no-next-step", "overdue", "pitch-bombardment"]
     assert tuple(r.id for r in rules_from({})) == BUILTIN_IDS
     assert said["no-response"].status == FIRES
     assert said["pushed-back"].status == QUIET
     assert said["pushed-back"].why == "no deferral recorded"
     assert said["decision-deferred"].status == OTHER_STAGE
-    assert said["decision-deferred"].why == "looks only at C, B, A"
+    assert said["decision-deferred"].why == "looks only at FA, C, B, A"
     assert said["stalled"].status == QUIET
     assert said["stalled"].why == f"5 days since the last activity on {ago(5)}: O allows 90"
     assert said["overdue"].status == OFF
@@ -338,8 +349,12 @@ def test_every_threshold_is_a_setting_with_a_default() -> None:
     keys = {s.key: s.default for s in SETTINGS if s.key.startswith("rules.")}
     assert keys == {
         "rules.no_response.enabled": True, "rules.no_response.attempts": 3, "rules.no_response.days": 30,
-        "rules.pushed_back.enabled": True, "rules.pushed_back.months": 6,
+        "rules.refused.enabled": True, "rules.refused.count": 1,
+        "rules.no_show.enabled": True, "rules.no_show.count": 2,
+        "rules.pushed_back.enabled": True, "rules.pushed_back.months": 4,
         "rules.decision_deferred.enabled": True, "rules.decision_deferred.days": 30,
+        "rules.meeting_put_off.enabled": True, "rules.meeting_put_off.days": 28,
+        "rules.pitch_bombardment.enabled": True,
         "rules.stalled.enabled": True, "rules.stalled.o_days": 90, "rules.stalled.fa_days": 30,
         "rules.stalled.c_days": 60, "rules.stalled.b_days": 30, "rules.stalled.a_days": 14,
         "rules.no_next_step.enabled": True, "rules.overdue.enabled": True, "rules.overdue.grace_days": 0,

@@ -89,7 +89,7 @@ CASES: list[tuple[Contact, str | None]] = [
         next=nxt(1, "send the agenda")), "first-meetings"),
     # 3.-5. A, B and C: the next action due in the period, or none agreed
     (mk("a-due", "a", criteria=criteria(), verbal_yes=D(-3), next=nxt(1, "send the contract")), "a-to-closed"),
-    (mk("a-no-next", "a", criteria=criteria(), verbal_yes=D(-3)), "a-to-closed"),
+    (mk("a-no-next", "a", criteria=criteria(next_step=None), verbal_yes=D(-3)), "a-to-closed"),
     (mk("a-later", "a", criteria=criteria(), verbal_yes=D(-3), next=nxt(20)), None),
     (mk("b-overdue", "b", criteria=criteria(), next=nxt(-1, "meet the CFO")), "b-to-a"),
     (mk("b-later", "b", criteria=criteria(), next=nxt(9)), None),

@@ -100,8 +100,9 @@ def stats(
     """
     from ..boardview import stats_data, stats_text
     from ..dates import parse_date
-    from ..funnel import FunnelRules, build_stats, owned_by, owner_names
+    from ..funnel import owned_by, owner_names
     from ..render import to_json
+    from ..week import stats_for
 
     _format(fmt)
     s = session()
@@ -111,8 +112,8 @@ def stats(
         contacts = owned_by(contacts, owner)
     if owner is None and len(owner_names(contacts)) > 1:
         owner = "team"
-    result = build_stats(contacts, FunnelRules.from_config(s.store.config), s.today,
-                         since=parse_date(since, s.today, past=True) if since else None, owner=owner)
+    result = stats_for(contacts, s.store.config, s.today, since=parse_date(since, s.today, past=True) if since else None,
+                       owner=owner)
     typer.echo(to_json(stats_data(result)) if fmt == "json" else stats_text(result, fmt))
 
 

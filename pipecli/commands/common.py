@@ -50,6 +50,8 @@ class Session:
     store: Store
     today: date
     checked_git: bool = False
+    by_hand: set[str] | None = None  # contact files edited outside pipe since the last commit
+    asked_all: bool = False  # by_hand covers the whole contacts folder, not just the first file saved
 
     @property
     def rules(self) -> GateRules:
@@ -169,12 +171,48 @@ class Session:
 
     def save(self, contact: Contact, changes: Sequence[Change]) -> None:
         self.writable()
+        self.commit_hand_edit(contact)
         self.store.apply(contact, changes)
         if contact.problems:  # written anyway (only the changed keys), but the user should know
             n = len(contact.problems)
             typer.echo(f"pipe: warning: {self.store.rel(self.store.path_of(contact.slug))} has {n} problem"
                        f"{'s' if n != 1 else ''} ({contact.problems[0].message}{'; ...' if n > 1 else ''}): "
                        "see pipe check", err=True)
+
+    def commit_hand_edit(self, contact: Contact) -> None:
+        """A contact file edited by hand since the last commit is committed on its own first, named as a hand edit
+        with the stage change it made, so that the command's commit holds only the command's change."""
+        if STATE.no_commit or not self.store.config["git.autocommit"]:
+            return
+        from ..gitio import commit_by_hand, committed_text, edited_outside
+        from ..model import CONTACTS_DIR, stage_letter
+        from ..store import Unreadable, contact_of
+
+        rel = self.store.rel(self.store.path_of(contact.slug))
+        # The first file saved is asked about alone (git looks at one path: fast at any size); a command that
+        # saves more asks once about the whole folder.
+        if self.by_hand is None:
+            self.by_hand = edited_outside(self.store.root, rel)
+            self.asked_all = False
+        elif not self.asked_all:
+            self.by_hand = edited_outside(self.store.root, CONTACTS_DIR)
+            self.asked_all = True
+        if rel not in self.by_hand:
+            return
+        self.by_hand.discard(rel)
+        message = f"hand edit of {contact.label}"
+        before = committed_text(self.store.root, rel)
+        try:
+            old = contact_of(before, rel) if before is not None else None
+        except Unreadable:
+            old = None
+        if before is None:
+            message += ": a new file"
+        elif old is not None and old.stage != contact.stage:
+            message += f": stage {stage_letter(old.stage)} -> {stage_letter(contact.stage)} (edited in the file: no gate checked)"
+        note = commit_by_hand(self.store.root, rel, message)
+        if note:
+            typer.echo(note, err=True)
 
     def create(self, data: dict[str, Any], name: str, company: str | None) -> str:
         """Write a new contact's file; returns its slug."""
@@ -224,7 +262,7 @@ def session(write: bool = False) -> Session:
 # against what the modules register).
 COMMANDS: dict[str, str] = {
     **dict.fromkeys(("init", "add", "list", "show", "edit"), "contacts"),
-    **dict.fromkeys(("log", "meet", "qualify", "promote", "demote", "defer"), "stages"),
+    **dict.fromkeys(("log", "done", "meet", "qualify", "promote", "demote", "defer"), "stages"),
     "review": "review",
     **dict.fromkeys(("board", "stats", "classify"), "board"),
     **dict.fromkeys(("plan", "report"), "week"),

@@ -122,7 +122,7 @@ def add(
         owner=owner or s.store.config["owner"] or user_name(s.store.root), value=worth, currency=currency, tags=list(tag),
         notes=note, first_meeting={"date": parse_date(meeting, s.today), "held": False} if meeting and stage else None)
     if meeting and not stage:  # as pipe meet does: the meeting date is the O -> FA evidence
-        changes, _ = set_meeting(contact_from_data("new", data), parse_date(meeting, s.today), s.today, s.rules)
+        changes, _, _ = set_meeting(contact_from_data("new", data), parse_date(meeting, s.today), s.today, s.rules)
         apply_to_data(data, changes)
         target = data["stage"]
     if target != data["stage"]:
@@ -198,9 +198,9 @@ def show(
       pipe show "Anna Berg" --format json
     """
     from ..errors import UsageError
-    from ..ladder import gate, next_up
+    from ..ladder import evidence_for, gate_skipped, judged_gate, last_move_down, next_up
     from ..listing import row
-    from ..model import CLOSED, stage_letter
+    from ..model import CLOSED, STEP_WORDS, STEPS, stage_letter
     from ..render import plain, to_json
 
     if fmt not in ("yaml", "json"):
@@ -209,22 +209,36 @@ def show(
     c = s.resolve(contact)
     facts = row(c, s.today)
     target = None if c.stage == CLOSED else next_up(c.stage)
-    missing = gate(c, target, s.today, s.rules) if target else []
+    missing = judged_gate(c, target, s.today, s.rules) if target else []  # evidence since the last move down
+    cut = last_move_down(c)
+    skipped = gate_skipped(c, s.today, s.rules)
+    steps = {step: min((a.date for a in c.activities if a.step == step), default=None) for step in STEPS}
     text = s.store.text_of(c.slug)
     if fmt == "json":
         from ..store import parse
 
         data = plain(facts)
         data.update(path=s.store.rel(s.store.path_of(c.slug)), next_class=target, missing_for_next_class=missing,
+                    evidence_since=cut.isoformat() if cut else None,
+                    gate_skipped=None if skipped is None else {"from": skipped[0], "to": skipped[1],
+                                                               "missing": skipped[2]},
+                    steps={k: v.isoformat() if v else None for k, v in steps.items()},
                     file=plain(parse(text.encode("utf-8"), c.slug)))
         typer.echo(to_json(data))
         return
     days = facts["days_in_stage"]
     typer.echo(f"# {c.label} · {s.store.rel(s.store.path_of(c.slug))} · {stage_letter(c.stage)}"
                + (f" for {days} days" if days is not None else ""))
+    if skipped is not None:
+        typer.echo(f"# moved from {stage_letter(skipped[0])} to {stage_letter(skipped[1])} by hand: the gate was "
+                   f"skipped (missing {'; '.join(skipped[2])})")
     if target:
-        typer.echo(f"# to reach {stage_letter(target)}: "
+        since = f" (evidence since the move down on {cut})" if cut and evidence_for(c, target) is not c else ""
+        typer.echo(f"# to reach {stage_letter(target)}{since}: "
                    + ("; ".join(missing) if missing else "every gate is met (pipe promote)"))
+    if any(steps.values()):
+        typer.echo("# the sale: " + " · ".join(f"{STEP_WORDS[k]} {v}" if v else f"{STEP_WORDS[k]} -"
+                                               for k, v in steps.items()))
     typer.echo(text, nl=not text.endswith("\n"))
 
 

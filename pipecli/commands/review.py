@@ -24,8 +24,9 @@ def review(
 ) -> None:
     """List the contacts a rule fires on: the soft no's, with the evidence and the suggested action.
 
-    The rules are the method's (no-response, pushed-back, decision-deferred, stalled, no-next-step, overdue; tuned
-    under rules in pipe.yaml) and your own (rules.custom). Exit 0 when nothing fires, 1 when something does.
+    The rules are the method's (no-response, refused, no-show, pushed-back, decision-deferred, meeting-put-off,
+    stalled, no-next-step, overdue, pitch-bombardment; tuned under rules in pipe.yaml) and your own (rules.custom).
+    Exit 0 when nothing fires, 1 when something does.
 
     --apply moves contacts to the reserve or one class back, with the rule and the evidence in their history. Flags
     are never applied and nothing is deleted: pipe promote X --to opportunity brings a contact back.
@@ -125,7 +126,10 @@ def _apply(s: Session, found: list[Verdict], fmt: str, yes: bool) -> int:
     s.commit("review --apply: " + ", ".join(p for p in parts if p))
     said = [f"moved {reserved} contact{'s' if reserved != 1 else ''} to the reserve" if reserved else "",
             f"demoted {demoted}" + ("" if reserved else f" contact{'s' if demoted != 1 else ''}") if demoted else ""]
-    typer.echo(", ".join(p for p in said if p).capitalize() + "." + remain,
+    cleared = sum(any(getattr(ch, "path", None) == ("past_actions",) for ch in m.changes) for m in moves)
+    ended = (f" {cleared} next action{'s' if cleared != 1 else ''} cleared with the move to the reserve "
+             "(kept under past_actions).") if cleared else ""
+    typer.echo(", ".join(p for p in said if p).capitalize() + "." + ended + remain,
                err=talk)
     return 1 if left else 0
 
