@@ -121,7 +121,7 @@ def test_zsh_gets_values_with_their_descriptions(pipeline: Path) -> None:
     ("pipe log anna ", ["call", "email", "meeting", "visit", "note"]),
     ("pipe log anna call --outcome n", ["no-answer", "no-reply"]),
     ("pipe list --owner ", ["bo", "'Kari Nordmann'"]),
-    ("pipe review --rule no", ["no-response", "no-next-step"]),
+    ("pipe review --rule no", ["no-response", "no-show", "no-next-step"]),
     ("pipe add X --source re", ["referral"]),
     ("pipe list --format ", ["table", "markdown", "csv", "json"]),  # each command's own formats
     ("pipe report -f ", ["markdown", "html", "json"]),
@@ -138,7 +138,7 @@ def test_a_user_rule_completes_beside_the_built_in_ones(pipeline: Path) -> None:
     config.write_text(config.read_text(encoding="utf-8") + "\nrules:\n  custom:\n    - id: no-budget-talk\n"
                       "      action: flag\n      when: {stage: b}\n", encoding="utf-8")
     assert complete("bash", "pipe review --rule no", root=pipeline).stdout.splitlines() == [
-        "no-response", "no-next-step", "no-budget-talk"]
+        "no-response", "no-show", "no-next-step", "no-budget-talk"]
 
 
 def test_kinds_and_outcomes_complete_with_the_chinese_words_the_model_takes(monkeypatch: pytest.MonkeyPatch) -> None:

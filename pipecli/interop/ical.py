@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 
+from ..ladder import FIRST_MEETING_ACTION
 from ..model import Contact, stage_letter
 
 
@@ -36,7 +37,9 @@ def write(contacts: Sequence[Contact], today: date) -> bytes:
             event.add("categories", ["pipe"])
             cal.add_component(event)
         nx = c.next
-        if nx is not None:
+        meeting_itself = (nx is not None and fm is not None and nx.action == FIRST_MEETING_ACTION
+                          and nx.due == fm.date)  # pipe meet made the meeting the next action: its event says it
+        if nx is not None and not meeting_itself:
             todo = Todo()
             todo.add("uid", uid(c, "next"))
             todo.add("dtstamp", stamp)

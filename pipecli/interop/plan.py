@@ -265,7 +265,10 @@ def _changes(c: Contact, old: dict[str, Any], d: Draft, today: date) -> list[Cha
             if differs:
                 changes.append(SetKey(("crm",), differs))
             continue
-        if new is not None and not _same(_canonical(key, old.get(key)), new):
+        current = _canonical(key, old.get(key))
+        if key == "next" and current is None and c.next is not None:  # an older file's criteria.next_step is the next action
+            current = {"action": c.next.action, **({"due": c.next.due} if c.next.due is not None else {})}
+        if new is not None and not _same(current, new):
             changes.append(SetKey((key,), new))
     moved = "stage" in d.given and d.stage != c.stage
     if moved and "crm" in d.data and isinstance(old.get("crm"), dict):
