@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -468,6 +469,33 @@ class SyncResult:
     committed: list[str] = field(default_factory=list)  # contact files committed before syncing (--commit)
 
 
+def _not_committable(path: Path, limit: int) -> str | None:
+    """Why a contact file must not be committed by pipe sync --commit (not a regular file, not a contact), or None."""
+    from .store import NotPlain, Unreadable, contact_of, read_plain
+
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None  # removed by hand: the removal is committed
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    try:
+        data = read_plain(path, limit)
+    except NotPlain as exc:
+        if stat.S_ISLNK(st.st_mode):
+            with contextlib.suppress(OSError):
+                return f"is a symbolic link (to {os.readlink(path)}): pipe never commits or reads through links"
+        return exc.problem
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    try:
+        contact_of(data, path.name)
+    except Unreadable as exc:
+        where = f" (line {exc.broken.line})" if exc.broken.line else ""
+        return f"does not read as a contact{where}: {exc.broken.message}"
+    return None
+
+
 def unsaved_contacts(repo: Repo, folder: str) -> list[tuple[str, str]]:
     """Contact files under `folder` that are untracked or changed and not committed: (state, path)."""
     out = []
@@ -477,7 +505,8 @@ def unsaved_contacts(repo: Repo, folder: str) -> list[tuple[str, str]]:
     return out
 
 
-def sync(repo: Repo, folder: str, commit_first: bool = False, resume: bool = False) -> SyncResult:
+def sync(repo: Repo, folder: str, commit_first: bool = False, resume: bool = False,
+         limit: int = 1 << 20) -> SyncResult:
     """Commit nothing behind the user's back, pull with rebase, then push.
 
     Contact files left uncommitted are refused by name (or committed first, with `commit_first`). A
@@ -504,6 +533,26 @@ def sync(repo: Repo, folder: str, commit_first: bool = False, resume: bool = Fal
         listed = "\n  ".join(f"{path}  ({state}, not committed)" for state, path in unsaved)
         raise GitError(f"contact files not committed would be left out of the sync:\n  {listed}",
                        "commit them and sync: pipe sync --commit   (or put them aside: git stash -u)")
+    # everything that can be checked is checked before anything is committed
+    if unsaved:
+        refused = [f"{path} {why}" for _, path in unsaved if (why := _not_committable(repo.root / path, limit))]
+        if refused:
+            raise GitError("nothing was committed or synced: pipe commits only regular files that read as "
+                           "contacts, and these do not:\n  " + "\n  ".join(refused),
+                           "run 'pipe check' to see each problem; fix the file (pipe edit SLUG), or replace a "
+                           "link by a copy of the file, or move it out of contacts/; then pipe sync --commit")
+    own = {path for _, path in unsaved}
+    dirty = [path for _, path in _status(repo, untracked=False) if path not in own]
+    if dirty:
+        raise GitError("uncommitted changes in " + ", ".join(dirty[:10]) + (" ..." if len(dirty) > 10 else ""),
+                       "commit them (git commit -- FILE) or put them aside (git stash), then pipe sync")
+    branch = repo.run("symbolic-ref", "--quiet", "--short", "HEAD").stdout.strip()
+    if not branch:
+        raise GitError("HEAD is detached: not on a branch", "check out your branch: git switch main")
+    if repo.run("rev-parse", "--verify", "--quiet", "HEAD").returncode != 0 and not unsaved:
+        raise GitError(f"{branch} has no commit yet", "get the team's history first: git pull")
+    remote, ref, configured = _upstream(repo, branch)
+    _ok(repo.run("fetch", "--quiet", remote), "git fetch failed", "check the network and the remote: git remote -v")
     if unsaved:
         paths = [repo.root / path for _, path in unsaved]
         news = [repo.root / path for state, path in unsaved if state == "new"]
@@ -513,17 +562,6 @@ def sync(repo: Repo, folder: str, commit_first: bool = False, resume: bool = Fal
         if note:
             raise GitError("could not commit the contact files before syncing", note)
         committed = [path for _, path in unsaved]
-    dirty = [path for _, path in _status(repo, untracked=False)]
-    if dirty:
-        raise GitError("uncommitted changes in " + ", ".join(dirty[:10]) + (" ..." if len(dirty) > 10 else ""),
-                       "commit them (git commit -- FILE) or put them aside (git stash), then pipe sync")
-    branch = repo.run("symbolic-ref", "--quiet", "--short", "HEAD").stdout.strip()
-    if not branch:
-        raise GitError("HEAD is detached: not on a branch", "check out your branch: git switch main")
-    if repo.run("rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
-        raise GitError(f"{branch} has no commit yet", "get the team's history first: git pull")
-    remote, ref, configured = _upstream(repo, branch)
-    _ok(repo.run("fetch", "--quiet", remote), "git fetch failed", "check the network and the remote: git remote -v")
     name = ref.removeprefix("refs/heads/")
     tracking = f"refs/remotes/{remote}/{name}"
     result = SyncResult(f"{remote}/{name}", committed=committed)

@@ -131,7 +131,7 @@ def sync(
     if waiting:  # an earlier sync stopped: say again what it waits for
         typer.echo(f"pipe sync stopped earlier: {repo.busy()} is in progress.", err=True)
         _report(s, repo, gitio.SyncResult("the team's branch", conflicts=waiting))
-    _report(s, repo, gitio.sync(repo, CONTACTS_DIR, commit_first=commit, resume=resume))
+    _report(s, repo, gitio.sync(repo, CONTACTS_DIR, commit_first=commit, resume=resume, limit=s.store.max_bytes))
 
 
 def _report(s: Session, repo: gitio.Repo, result: gitio.SyncResult) -> None:

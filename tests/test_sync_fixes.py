@@ -1,0 +1,54 @@
+"""Defects a new-user trial found in the team sync (issue 15's follow-up): real clones of a bare remote."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import contact_file
+from test_git import _hermetic_git, git, init, ok, pipe
+from test_merge_team import bo_does, commit_by_hand, data, same_everywhere, team
+
+__all__ = ["_hermetic_git", "team"]  # the fixtures, shared with test_git and test_merge_team
+
+
+# --- 2: sync --commit commits only regular files that read as contacts, and checks all first ------------------
+
+
+def test_sync_commit_refuses_links_and_broken_files_and_commits_nothing(
+        team: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    anna, bo, _ = team
+    secret = tmp_path / "secret.txt"
+    secret.write_text("name: the host\nstage: opportunity\n", encoding="utf-8")  # it would even read as a contact
+    os.symlink(secret, contact_file(bo, "host"))
+    contact_file(bo, "broken").write_text("name: [Broken\nstage: opportunity\n", encoding="utf-8")
+    contact_file(bo, "good").write_text("id: g1\nname: Good One\nstage: opportunity\n", encoding="utf-8")
+    before = git(bo, "rev-parse", "HEAD")
+    refused = bo_does(monkeypatch, bo, "sync", "--commit", code=1)
+    assert "nothing was committed" in refused.stderr
+    assert f"contacts/host.yaml is a symbolic link (to {secret})" in refused.stderr
+    assert "contacts/broken.yaml does not read as a contact (line" in refused.stderr
+    assert "contacts/good.yaml" not in refused.stderr
+    assert "pipe check" in refused.stderr
+    assert git(bo, "rev-parse", "HEAD") == before  # all or nothing: the good file waits too
+    assert git(bo, "ls-files", "contacts") == git(anna, "ls-files", "contacts")
+    contact_file(bo, "host").unlink()
+    contact_file(bo, "broken").write_text("id: b1\nname: Broken\nstage: opportunity\n", encoding="utf-8")
+    synced = bo_does(monkeypatch, bo, "sync", "--commit")
+    assert "Committed contacts/good.yaml" in synced.stdout
+    assert "Committed contacts/broken.yaml" in synced.stdout
+    ok(anna, "sync")
+    same_everywhere(anna, bo)
+
+
+def test_sync_commit_without_a_remote_commits_nothing(tmp_path: Path) -> None:
+    root = init(tmp_path / "alone")
+    ok(root, "add", "Zhang Wei")
+    contact_file(root, "kari").write_text("id: k1\nname: Kari\nstage: opportunity\n", encoding="utf-8")
+    before = git(root, "rev-parse", "HEAD")
+    refused = pipe(root, "sync", "--commit")
+    assert refused.exit_code == 1
+    assert "no remote to sync with" in refused.stderr
+    assert git(root, "rev-parse", "HEAD") == before
+    assert "?? contacts/kari.yaml" in git(root, "status", "--porcelain")
