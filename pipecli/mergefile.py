@@ -195,6 +195,41 @@ def settle(repo: Any, root: Path, query: str, mine: bool, today: date) -> str:
                          f"edit it by hand, then: git add -- {rel} and pipe sync --continue") from None
     if isinstance(result, TwoPeople):
         raise UsageError(f"{rel} holds two different persons", "see git status")
-    write_atomic(root / rel, result.text.encode("utf-8"))
+    text = result.text
+    for conflict in result.conflicts:
+        if conflict.path != ("stage",):  # both stage moves stay in the history; a value needs a note
+            text = _note_set_aside(repo, rel, text, conflict, prefer, today)
+    write_atomic(root / rel, text.encode("utf-8"))
     repo.run("add", "--", rel)
     return rel
+
+
+def _note_set_aside(repo: Any, rel: str, text: str, conflict: Conflict, prefer: str, today: date) -> str:
+    """A comment line above the key saying which value was set aside, whose it was and since when, and what
+    was kept: so the value not picked stays in the contact file (and in the commit that settles it)."""
+    kept_side, aside_side = ("theirs", "ours") if prefer == "theirs" else ("ours", "theirs")
+
+    def side(name: str) -> str:
+        value = conflict.theirs if name == "theirs" else conflict.ours
+        return f"{shown(value)!r} ({_set_by(repo, rel, name)})"
+
+    line = (f"# {today.isoformat()} pipe resolve: {conflict.key} {side(aside_side)} set aside for "
+            f"{side(kept_side)}\n")
+    top = conflict.path[0]
+    at = 0
+    for part in text.splitlines(keepends=True):
+        if part.startswith((f"{top}:", f"'{top}':", f'"{top}":')):
+            return text[:at] + line + text[at:]
+        at += len(part)
+    return text + ("" if text.endswith("\n") or not text else "\n") + line
+
+
+def _set_by(repo: Any, rel: str, side: str) -> str:
+    """Who last changed the file on git's side `side` ("ours": HEAD; "theirs": the commit being replayed or
+    merged), and on which day."""
+    revs = ("HEAD",) if side == "ours" else ("REBASE_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD")
+    for rev in revs:
+        done = repo.run("log", "-1", "--format=%an, %as", rev, "--", rel)
+        if done.returncode == 0 and done.stdout.strip():
+            return str(done.stdout.strip())
+    return "author unknown"

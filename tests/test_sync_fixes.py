@@ -52,3 +52,42 @@ def test_sync_commit_without_a_remote_commits_nothing(tmp_path: Path) -> None:
     assert "no remote to sync with" in refused.stderr
     assert git(root, "rev-parse", "HEAD") == before
     assert "?? contacts/kari.yaml" in git(root, "status", "--porcelain")
+
+
+# --- 1: the value not picked by pipe resolve stays, in the file and in the branch's history ----------------------
+
+
+def set_title(clone: Path, slug: str, title: str, who: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = contact_file(clone, slug)
+    path.write_text(path.read_text(encoding="utf-8").replace("owner:", f"title: {title}\nowner:"), encoding="utf-8")
+    if who == "bo":
+        with monkeypatch.context() as env:
+            from test_git import as_bo
+
+            as_bo(env)
+            commit_by_hand(clone, f"title {title}")
+    else:
+        commit_by_hand(clone, f"title {title}")
+
+
+@pytest.mark.parametrize("side", ["--theirs", "--mine"])
+def test_resolve_keeps_the_value_not_picked_in_the_contact_and_in_history(
+        team: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch, side: str) -> None:
+    anna, bo, _ = team
+    set_title(anna, "zhang-wei", "Head of IT", "anna", monkeypatch)
+    ok(anna, "sync")
+    set_title(bo, "zhang-wei", "CFO", "bo", monkeypatch)
+    bo_does(monkeypatch, bo, "sync", code=1)
+    bo_does(monkeypatch, bo, "resolve", "zhang-wei", side)
+    ok(anna, "sync")
+    same_everywhere(anna, bo)
+    kept, aside = ("Head of IT", "CFO") if side == "--theirs" else ("CFO", "Head of IT")
+    assert data(anna, "zhang-wei")["title"] == kept
+    text = contact_file(anna, "zhang-wei").read_text(encoding="utf-8")
+    note = next(line for line in text.splitlines() if "pipe resolve" in line)
+    assert f"title '{aside}' (" in note and f"set aside for '{kept}'" in note
+    assert ("Bo Li" if aside == "CFO" else "Test Seller") in note.split("set aside")[0]
+    assert text.index(note) < text.index("title:")  # right above the key
+    history = git(anna, "log", "-p", "--all", "--", "contacts/zhang-wei.yaml")
+    assert "CFO" in history and "Head of IT" in history
+    assert ok(anna, "check").exit_code == 0

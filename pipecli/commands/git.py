@@ -177,8 +177,8 @@ def resolve(
     """Settle a contact that a stopped 'pipe sync' could not merge, then finish the sync.
 
     Only the keys changed on both sides to different values take the side you pick; everything
-    else stays merged (both sides' activities, history and other changes). The other side's
-    values stay in git's history.
+    else stays merged (both sides' activities, history and other changes). The value not picked
+    is kept in the file, as a comment line above its key saying whose it was and since when.
 
     \b
     Examples:
