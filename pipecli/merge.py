@@ -334,7 +334,7 @@ def merge(base: str, ours: str, theirs: str, *, slug: str, today: date, rules: G
         else:
             data["stage"] = settled[0]
             text = apply_changes(text, [_set(("stage",), settled[0])], order=())
-            text = _close_history(text, data, settled[0], settled[1], today)
+            text = _lead_to(text, data, b.data.get("history"), settled[0], settled[1], today)
     if prefer == "theirs":
         for conflict in conflicts:
             data = _put(data, conflict.path, conflict.theirs)
@@ -343,8 +343,8 @@ def merge(base: str, ours: str, theirs: str, *, slug: str, today: date, rules: G
     if prefer is not None and any(c.path == ("stage",) for c in conflicts):
         c = next(c for c in conflicts if c.path == ("stage",))
         picked = c.theirs if prefer == "theirs" else c.ours
-        text = _close_history(text, data, str(picked), f"merge: both sides moved it ({_both(c.ours, c.theirs)}); "
-                              f"{_letter(picked)} was picked", today)
+        text = _lead_to(text, data, b.data.get("history"), str(picked),
+                        f"merge: both sides moved it ({_both(c.ours, c.theirs)}); {_letter(picked)} was picked", today)
     for key in both:
         text = _carry_comments(text, key, t.blocks[key], b.blocks.get(key, "") + o.blocks[key])
     if not text.endswith("\n"):
@@ -358,6 +358,42 @@ def merge(base: str, ours: str, theirs: str, *, slug: str, today: date, rules: G
 def _letter(stage: Any) -> str:
     sid = stage_id(str(stage))
     return stage_letter(sid) if sid else str(stage)
+
+
+def _lead_to(text: str, data: dict[str, Any], base: Any, stage: str, reason: str, today: date) -> str:
+    """Make the merged history one chain that leads to `stage`, as the merge took it.
+
+    Both sides' moves are kept, in date order; where a move of one side leaves a stage other than the one
+    the move before it (the other side's) led to, a connecting entry goes between them, dated as the move
+    it leads into: back to where that move started. A closing entry then ends the history at `stage`. Only
+    the entries new since the common version are looked at: what was there before is left as it was.
+    """
+    history = data.get("history")
+    if not isinstance(history, list):
+        return _close_history(text, data, stage, reason, today)
+    old = base if isinstance(base, list) else []
+    start = 0
+    while start < min(len(old), len(history)) and _same(old[start], history[start]):
+        start += 1
+    inserts: list[tuple[int, dict[str, Any]]] = []
+    for i in range(max(start, 1), len(history)):
+        before, entry = history[i - 1], history[i]
+        if not (isinstance(before, dict) and isinstance(entry, dict)):
+            continue
+        led, leaves = stage_id(str(before.get("to"))), stage_id(str(entry.get("from")))
+        if led and leaves and led != leaves:
+            inserts.append((i, {"date": entry.get("date", today), "from": led, "to": leaves,
+                                "reason": f"{reason}: back to {stage_letter(leaves)} for the other side's move"}))
+    if inserts:
+        merged = list(history)
+        for i, entry in reversed(inserts):
+            merged.insert(i, entry)
+        data["history"] = merged
+        try:
+            text = insert_items(text, "history", [(i, flow_text(entry)) for i, entry in inserts])
+        except EditError:
+            text = apply_changes(text, [_set(("history",), merged)], order=())
+    return _close_history(text, data, stage, reason, today)
 
 
 def _close_history(text: str, data: dict[str, Any], stage: str, reason: str, today: date) -> str:

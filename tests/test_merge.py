@@ -112,8 +112,10 @@ def test_both_sides_moving_the_stage_take_the_one_the_evidence_supports() -> Non
     assert canon(one.data) == canon(two.data)
     merged = loaded(one.text)
     assert merged["stage"] == "c"
-    assert [(h.get("from"), h["to"]) for h in merged["history"][-3:]] == [
-        ("first-appointment", "c"), ("first-appointment", "opportunity"), ("opportunity", "c")]
+    assert [(h.get("from"), h["to"]) for h in merged["history"][-4:]] == [  # one chain, both moves kept
+        ("first-appointment", "c"), ("c", "first-appointment"), ("first-appointment", "opportunity"),
+        ("opportunity", "c")]
+    assert "back to FA for the other side's move" in merged["history"][-3]["reason"]
     assert "the evidence supports C" in merged["history"][-1]["reason"]
 
 

@@ -91,3 +91,49 @@ def test_resolve_keeps_the_value_not_picked_in_the_contact_and_in_history(
     history = git(anna, "log", "-p", "--all", "--", "contacts/zhang-wei.yaml")
     assert "CFO" in history and "Head of IT" in history
     assert ok(anna, "check").exit_code == 0
+
+
+# --- 3: a stage settled by resolve (or by the evidence) leaves one chain of moves that leads to it ------------
+
+
+def chained(history: list[dict]) -> bool:  # type: ignore[type-arg]
+    return all(after.get("from") == before["to"] for before, after in zip(history, history[1:], strict=False))
+
+
+@pytest.mark.parametrize(("side", "stage"), [("--mine", "reserve"), ("--theirs", "first-appointment")])
+def test_resolve_on_a_stage_conflict_leaves_a_history_that_leads_to_the_stage_kept(
+        team: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch, side: str, stage: str) -> None:
+    anna, bo, _ = team
+    ok(anna, "meet", "ola", "2026-12-04")  # O -> FA
+    ok(anna, "sync")
+    bo_does(monkeypatch, bo, "demote", "ola", "--to", "reserve", "--reason", "went elsewhere")  # O -> reserve
+    bo_does(monkeypatch, bo, "sync", code=1)
+    bo_does(monkeypatch, bo, "resolve", "ola", side)
+    ok(anna, "sync")
+    same_everywhere(anna, bo)
+    merged = data(anna, "ola-nordmann")
+    history = merged["history"]
+    assert merged["stage"] == stage
+    assert chained(history), history
+    assert history[-1]["to"] == stage
+    moves = [(h.get("from"), h["to"]) for h in history]
+    assert ("opportunity", "first-appointment") in moves and ("opportunity", "reserve") in moves  # both kept
+    assert any("merge: both sides moved it" in str(h.get("reason")) for h in history)
+    stats = ok(anna, "stats", "--format", "json")
+    assert stats.exit_code == 0
+
+
+def test_the_driver_settling_a_stage_by_evidence_leaves_one_chain_too(team: tuple[Path, Path, Path],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo, _ = team
+    ok(anna, "log", "zhang", "meeting", "--outcome", "held", "--date", "2026-11-20", "--next", "send the quote",
+       "--due", "+1w")
+    ok(anna, "promote", "zhang")  # FA -> C, with the evidence
+    ok(anna, "sync")
+    bo_does(monkeypatch, bo, "demote", "zhang", "--reason", "no answer since")  # FA -> O
+    bo_does(monkeypatch, bo, "sync")
+    ok(anna, "sync")
+    same_everywhere(anna, bo)
+    merged = data(anna, "zhang-wei")
+    assert merged["stage"] == "c"
+    assert chained(merged["history"]), merged["history"]
