@@ -465,7 +465,8 @@ class SyncResult:
     pushed: int = 0
     published: bool = False  # the branch did not exist on the remote: it was pushed there first
     conflicts: list[str] = field(default_factory=list)  # files the rebase left unmerged
-    renamed: list[tuple[str, str]] = field(default_factory=list)  # (file, new file) of yours, named anew
+    # (file, new file, why it may be one person) of yours, named anew because the team took the name
+    renamed: list[tuple[str, str, str]] = field(default_factory=list)
     committed: list[str] = field(default_factory=list)  # contact files committed before syncing (--commit)
 
 
@@ -583,6 +584,7 @@ def sync(repo: Repo, folder: str, commit_first: bool = False, resume: bool = Fal
         result.files = _changed_files(repo, base, up, folder)
         if not resume:
             (repo.gitdir / RENAMED).unlink(missing_ok=True)
+            result.renamed = _rename_taken(repo, base, up, folder, branch)
         rebased = repo.run("rebase", "--quiet", tracking)
         if rebased.returncode != 0:
             result.conflicts = unmerged(repo)
@@ -609,11 +611,110 @@ def _commit_renamed(repo: Repo, result: SyncResult) -> None:
         path = repo.root / new
         if not path.exists():
             continue
-        note = commit_changes(repo.root, [path], f"add {Path(new).stem}: renamed from {Path(old).stem}, "
-                              "which is another person from the team", {"git.autocommit": True}, new=[path])
+        theirs = _cat_file(repo, [f"HEAD:./{old}"])[0]
+        why = same_person(theirs, path.read_bytes(), old) if theirs is not None else ""
+        note = commit_changes(repo.root, [path], f"add {Path(new).stem}: renamed from {Path(old).stem}, which is "
+                              + (f"probably the same person ({why})" if why else "another person from the team"),
+                              {"git.autocommit": True}, new=[path])
         if note:
             raise GitError(f"could not commit {new}", note)
-        result.renamed.append((old, new))
+        result.renamed.append((old, new, why))
+
+
+def same_person(theirs: bytes, mine: bytes, rel: str) -> str:
+    """Why two contact files with different ids are probably one person ("same e-mail ..."), or ""."""
+    from .store import Unreadable, contact_of
+
+    try:
+        one, two = contact_of(theirs, rel), contact_of(mine, rel)
+    except Unreadable:
+        return ""
+    if one.email and two.email and one.email.strip().casefold() == two.email.strip().casefold():
+        return f"same e-mail, {one.email.strip()}"
+    if one.name.strip().casefold() == two.name.strip().casefold() and (one.company or "").strip().casefold() == (
+            two.company or "").strip().casefold():
+        return "same name and company" if one.company else "same name, no company"
+    return ""
+
+
+def _rename_taken(repo: Repo, base: str, up: str, folder: str, branch: str) -> list[tuple[str, str, str]]:
+    """Contact files you added whose name the team also took for a person with another id: renamed, before the
+    rebase, in every commit of yours that holds them (each commit stays one commit, with its message, author
+    and date), so the rebase replays them without a conflict. (file, new file, why it may be one person)."""
+    from .store import Unreadable, candidate_slugs, contact_of
+
+    def added(rev: str) -> set[str]:
+        out = repo.run("diff", "--name-only", "--diff-filter=A", "-z", "--no-renames", "--relative", base, rev,
+                       "--", folder).stdout
+        return {p for p in out.split("\0") if p.endswith(".yaml")}
+
+    both = sorted(added(up) & added("HEAD"))
+    if not both or repo.run("rev-list", "--merges", f"{base}..HEAD").stdout.strip():
+        return []  # nothing taken twice; or merges of yours to rewrite: the merge driver renames instead
+    blobs = _cat_file(repo, [f"{rev}:./{p}" for p in both for rev in (up, "HEAD")])
+    taken = {p for rev in (up, "HEAD") for p in repo.run("ls-tree", "-r", "--name-only", "-z", rev, "--", folder)
+             .stdout.split("\0") if p}
+    taken = {repo.from_top(p) for p in taken}
+    moves: list[tuple[str, str, str]] = []
+    for i, rel in enumerate(both):
+        theirs, mine = blobs[2 * i], blobs[2 * i + 1]
+        if theirs is None or mine is None:
+            continue
+        try:
+            team, yours = contact_of(theirs, rel), contact_of(mine, rel)
+        except Unreadable:
+            continue  # left to the merge driver, then to git's line merge
+        if not (team.id and yours.id) or str(team.id) == str(yours.id):
+            continue  # one person: merged by meaning
+        folder_of = rel.rsplit("/", 1)[0]
+        new = next(f"{folder_of}/{slug}.yaml" for slug in candidate_slugs(yours.name, yours.company)
+                   if f"{folder_of}/{slug}.yaml" not in taken and not (repo.root / folder_of / f"{slug}.yaml").exists())
+        taken.add(new)
+        moves.append((rel, new, same_person(theirs, mine, rel)))
+    if moves and not _rewrite(repo, base, branch, [(old, new) for old, new, _ in moves]):
+        return []
+    return moves
+
+
+def _rewrite(repo: Repo, base: str, branch: str, moves: list[tuple[str, str]]) -> bool:
+    """Each of your commits since `base` made anew with the files moved (old -> new), one commit for one; the
+    branch and the work tree then stand on the last. False (and nothing changed) when git refuses a step."""
+    import tempfile
+
+    prefix = repo.root.relative_to(repo.top).as_posix()
+    top = [(f"{prefix}/{o}" if prefix != "." else o, f"{prefix}/{n}" if prefix != "." else n) for o, n in moves]
+    old_head = repo.run("rev-parse", "HEAD").stdout.strip()
+
+    def at_top(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return git(list(args), repo.top, input=input, env=env)
+
+    parent = base
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        for sha in repo.run("rev-list", "--reverse", f"{base}..HEAD").stdout.split():
+            if at_top("read-tree", sha, env=env).returncode != 0:
+                return False
+            lines = []
+            for old, new in top:
+                entry = at_top("ls-files", "-s", "--full-name", "--", old, env=env).stdout.split()
+                if entry:  # mode, blob, stage, path
+                    lines += [f"0 {'0' * 40}\t{old}", f"{entry[0]} {entry[1]}\t{new}"]
+            if lines and at_top("update-index", "--index-info", input="\n".join(lines) + "\n",
+                                env=env).returncode != 0:
+                return False
+            tree = at_top("write-tree", env=env).stdout.strip()
+            who = repo.run("log", "-1", "--format=%an%x00%ae%x00%ad", "--date=raw", sha).stdout.rstrip("\n").split("\0")
+            message = repo.run("cat-file", "commit", sha).stdout.split("\n\n", 1)[-1]  # the message exactly
+            made = repo.run("commit-tree", tree, "-p", parent, "-F", "-", input=message,
+                            env={"GIT_AUTHOR_NAME": who[0], "GIT_AUTHOR_EMAIL": who[1], "GIT_AUTHOR_DATE": who[2]})
+            if made.returncode != 0 or len(who) != 3:
+                return False
+            parent = made.stdout.strip()
+    moved = repo.run("reset", "--quiet", "--keep", parent)
+    if moved.returncode != 0:
+        repo.run("update-ref", f"refs/heads/{branch}", old_head)
+        return False
+    return True
 
 
 def resolve_hint(repo: Repo | None = None, files: Sequence[str] = ()) -> str:

@@ -359,9 +359,9 @@ def test_a_renamed_person_and_a_true_conflict_in_one_sync_both_come_through(
     ok(anna, "sync")
     stopped = bo_does(monkeypatch, bo, "sync", code=1)
     assert "title: yours 'Head of IT', the team's 'CFO'" in stopped.stderr
-    assert contact_file(bo, "li-na-pearl-ltd").exists()  # written by the driver, committed when the sync ends
-    done = bo_does(monkeypatch, bo, "resolve", "zhang-wei", "--mine")
-    assert "renamed  yours contacts/li-na.yaml -> contacts/li-na-pearl-ltd.yaml" in done.stdout
+    assert contact_file(bo, "li-na-pearl-ltd").exists()  # renamed in Bo's own commit before the rebase
+    assert "renamed  yours contacts/li-na.yaml -> contacts/li-na-pearl-ltd.yaml" in stopped.stdout
+    bo_does(monkeypatch, bo, "resolve", "zhang-wei", "--mine")
     ok(anna, "sync")
     same_everywhere(anna, bo)
     assert data(anna, "li-na-pearl-ltd")["company"] == "Pearl Ltd"

@@ -137,3 +137,60 @@ def test_the_driver_settling_a_stage_by_evidence_leaves_one_chain_too(team: tupl
     merged = data(anna, "zhang-wei")
     assert merged["stage"] == "c"
     assert chained(merged["history"]), merged["history"]
+
+
+# --- 4 and 5: a taken file name: each replayed commit kept, and the same person twice said as such ------------
+
+
+def test_a_renamed_person_keeps_one_commit_per_command(team: tuple[Path, Path, Path],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo, _ = team
+    ok(anna, "add", "李明", "--company", "Jade Trading")
+    ok(anna, "sync")
+    bo_does(monkeypatch, bo, "add", "李明", "--company", "Pearl Ltd")
+    bo_does(monkeypatch, bo, "log", "李明", "call", "--outcome", "talked", "--note", "Bo's Li Ming")
+    mine = git(bo, "log", "--format=%s%x09%an%x09%ad", "origin/main..HEAD").splitlines()
+    slug = next(p.stem for p in (bo / "contacts").iterdir() if p.stem not in ("zhang-wei", "ola-nordmann"))
+    synced = bo_does(monkeypatch, bo, "sync")
+    assert "Sent 2 commits" in synced.stdout
+    new = f"contacts/{slug}-pearl-ltd.yaml"
+    assert f"renamed  yours contacts/{slug}.yaml -> {new}: contacts/{slug}.yaml is another person" in synced.stdout
+    sent = git(bo, "log", "--format=%s%x09%an%x09%ad", "HEAD~2..HEAD").splitlines()
+    assert sent == mine  # the same commits: messages, authors and dates, one per command
+    assert git(bo, "show", "--name-status", "--format=", "HEAD~1").split() == ["A", new]
+    assert git(bo, "show", "--name-status", "--format=", "HEAD").split() == ["M", new]
+    ok(anna, "sync")
+    same_everywhere(anna, bo)
+    assert data(anna, f"{slug}-pearl-ltd")["activities"][-1]["note"] == "Bo's Li Ming"
+    assert data(anna, slug)["company"] == "Jade Trading"
+
+
+@pytest.mark.parametrize("same", ["email", "name and company"])
+def test_the_same_person_added_twice_is_said_to_be_one_person(team: tuple[Path, Path, Path],
+                                                              monkeypatch: pytest.MonkeyPatch, same: str) -> None:
+    anna, bo, _ = team
+    extra = ("--email", "li@jade.example") if same == "email" else ()
+    ok(anna, "add", "Li Na", "--company", "Jade Trading", *extra)
+    ok(anna, "sync")
+    bo_does(monkeypatch, bo, "add", "Li Na", "--company", "Jade Trading" if same != "email" else "Jade",
+            *(("--email", "LI@jade.example") if same == "email" else ()))
+    synced = bo_does(monkeypatch, bo, "sync")
+    assert "another person" not in synced.stdout
+    assert "probably the same person twice" in synced.stdout
+    assert ("same e-mail, li@jade.example" if same == "email" else "same name and company") in synced.stdout
+    assert "pipe demote li-na-jade" in synced.stdout and "--to reserve" in synced.stdout
+    ok(anna, "sync")
+    assert git(anna, "rev-parse", "HEAD") == git(bo, "rev-parse", "HEAD")
+    checked = pipe(anna, "check")
+    assert ("same e-mail as" if same == "email" else "same name and company as") in checked.output
+
+
+def test_two_different_people_still_say_another_person(team: tuple[Path, Path, Path],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo, _ = team
+    ok(anna, "add", "Li Na", "--company", "Jade Trading", "--email", "li@jade.example")
+    ok(anna, "sync")
+    bo_does(monkeypatch, bo, "add", "Li Na", "--company", "Pearl Ltd", "--email", "lina@pearl.example")
+    synced = bo_does(monkeypatch, bo, "sync")
+    assert "contacts/li-na.yaml is another person from the team (both kept)" in synced.stdout
+    assert "same person" not in synced.stdout

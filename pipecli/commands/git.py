@@ -153,8 +153,16 @@ def _report(s: Session, repo: gitio.Repo, result: gitio.SyncResult) -> None:
                            None if after is None else contact_of(after, path))
     for line in arrived_lines(result, sides):
         typer.echo(line)
-    for old, new in result.renamed:
-        typer.echo(f"  renamed  yours {old} -> {new}: {old} is another person from the team (both kept)")
+    for old, new, why in result.renamed:
+        if why:
+            slug = new.rsplit("/", 1)[-1].removesuffix(".yaml")
+            typer.echo(f"  renamed  yours {old} -> {new}: probably the same person twice ({why} as the team's "
+                       f"{old}, another id); both kept. To merge them by hand, copy what {new} holds (activities, "
+                       f"history, notes) into {old}, then move yours to the reserve: pipe demote {slug} --to "
+                       "reserve --reason 'the same person as " + old.rsplit("/", 1)[-1].removesuffix(".yaml")
+                       + "' ('pipe check' flags the pair until then)")
+        else:
+            typer.echo(f"  renamed  yours {old} -> {new}: {old} is another person from the team (both kept)")
     if result.conflicts:
         chosen, by_lines = choices(repo, s.store.root, result.conflicts, s.today)
         if by_lines:
