@@ -718,12 +718,11 @@ def _rewrite(repo: Repo, base: str, branch: str, moves: list[tuple[str, str]]) -
 
 
 def resolve_hint(repo: Repo | None = None, files: Sequence[str] = ()) -> str:
-    """How to finish a sync that stopped on git's conflict markers: exact commands when the files are known."""
-    g = _git_prefix(repo.root) if repo else "git"
-    added = f"{g} add -- {' '.join(shlex.quote(f) for f in files)}" if files else f"{g} add FILE"
-    return ("in each file keep the right lines and delete the <<<<<<< ======= >>>>>>> lines ('pipe check' shows "
-            f"where), then run:\n          {added}\n          pipe sync --continue\n"
-            f"        or put everything back as it was before the sync: {g} rebase --abort")
+    """How to finish a sync that stopped on git's conflict markers: pipe's own commands."""
+    named = " ".join(shlex.quote(f) for f in files) if files else "each file"
+    return (f"in {named} keep the right lines and delete the <<<<<<< ======= >>>>>>> lines ('pipe check' shows "
+            "where), then run:\n          pipe sync --continue   (it adds each file once its markers are gone)\n"
+            "        or put everything back as it was before the sync: pipe sync --abort")
 
 
 def _ok(result: subprocess.CompletedProcess[str], what: str, hint: str) -> subprocess.CompletedProcess[str]:

@@ -278,7 +278,8 @@ def test_a_command_during_a_stopped_rebase_changes_nothing(repo: Path) -> None:
     file_before = contact_file(repo, "anna-berg").read_bytes()
     result = pipe(repo, "log", "anna", "call")
     assert result.exit_code == 1
-    assert "a rebase is in progress" in result.stderr and "rebase --continue" in result.stderr
+    assert "a rebase is in progress" in result.stderr and "pipe sync --continue" in result.stderr
+    assert "git -c" not in result.stderr and "git rebase" not in result.stderr  # pipe's own way out
     assert subjects(repo) == before
     assert contact_file(repo, "anna-berg").read_bytes() == file_before  # a write would block --continue
     assert pipe(repo, "list").exit_code == 0  # reading still works
@@ -488,7 +489,8 @@ def test_without_the_merge_driver_edits_to_one_contact_are_a_conflict_with_nothi
     assert "contacts/zhang-wei.yaml  Zhang Wei (Huaxin Logistics)" in stopped.stderr
     assert "pipe check" in stopped.stderr
     told = [shlex.split(line) for line in stopped.stderr.splitlines() if line.startswith("          ")]
-    assert [cmd[-2:] for cmd in told] == [["--", "contacts/zhang-wei.yaml"], ["sync", "--continue"]]
+    assert [cmd[:3] for cmd in told] == [["pipe", "sync", "--continue"]]
+    assert "pipe sync --abort" in stopped.stderr and "git rebase" not in stopped.stderr
     text = contact_file(bo, "zhang-wei").read_text(encoding="utf-8")
     assert "Anna: wants a demo" in text
     assert "Bo: left a message" in text
@@ -510,10 +512,11 @@ def test_without_the_merge_driver_edits_to_one_contact_are_a_conflict_with_nothi
     kept = "".join(line + "\n" for line in text.splitlines() if not line.startswith(("<<<<<<<", "=======", ">>>>>>>")))
     contact_file(bo, "zhang-wei").write_text(kept, encoding="utf-8")
     assert ok(bo, "check").exit_code == 0
-    subprocess.run(told[0], check=True, capture_output=True)  # git add, as the message said
     with monkeypatch.context() as env:
         as_bo(env)
-        assert "Sent 1 commit" in ok(bo, *told[1][1:]).stdout  # pipe sync --continue
+        went_on = ok(bo, *told[0][1:3])  # pipe sync --continue: it adds the file, its markers gone
+        assert "Added contacts/zhang-wei.yaml: no conflict markers left." in went_on.stdout
+        assert "Sent 1 commit" in went_on.stdout
     ok(anna, "sync")
     final = contact_file(anna, "zhang-wei").read_text(encoding="utf-8")
     assert "Anna: wants a demo" in final

@@ -194,3 +194,64 @@ def test_two_different_people_still_say_another_person(team: tuple[Path, Path, P
     synced = bo_does(monkeypatch, bo, "sync")
     assert "contacts/li-na.yaml is another person from the team (both kept)" in synced.stdout
     assert "same person" not in synced.stdout
+
+
+# --- 6: while a sync is stopped, every message points to pipe's own way out -------------------------------------
+
+
+def stop_on_markers(anna: Path, bo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A broken file changed on the same line on both sides: git's line merge stops with markers in Bo's clone."""
+    for clone, owner in ((anna, "owner: [anna"), (bo, "owner: [bo")):
+        path = contact_file(clone, "zhang-wei")
+        path.write_text(path.read_text(encoding="utf-8").replace("owner: Test Seller", owner), encoding="utf-8")
+        commit_by_hand(clone, f"{owner} by hand")
+    ok(anna, "sync")
+    stopped = bo_does(monkeypatch, bo, "sync", code=1)
+    assert "pipe sync --continue" in stopped.stderr and "pipe sync --abort" in stopped.stderr
+    assert "git rebase" not in stopped.stderr
+    return contact_file(bo, "zhang-wei")
+
+
+def test_while_stopped_commands_point_to_pipes_way_out_and_continue_adds_unmarked_files(
+        team: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo, _ = team
+    mine = stop_on_markers(anna, bo, monkeypatch)
+    refused = bo_does(monkeypatch, bo, "log", "ola", "call", code=1)
+    for way in ("pipe sync", "pipe resolve", "pipe sync --continue", "pipe sync --abort"):
+        assert way in refused.stderr
+    assert "git -c" not in refused.stderr and "git rebase" not in refused.stderr
+    text = mine.read_text(encoding="utf-8")
+    still = bo_does(monkeypatch, bo, "sync", "--continue", code=1)  # markers still there: named again
+    assert "contacts/zhang-wei.yaml" in still.stderr and "Added" not in still.stdout
+    # markers removed, the file still does not read: refused by name, not added
+    unmarked = "".join(line for line in text.splitlines(keepends=True)
+                       if not line.startswith(("<<<<<<<", "=======", ">>>>>>>", "owner: [anna")))
+    mine.write_text(unmarked, encoding="utf-8")
+    broken = bo_does(monkeypatch, bo, "sync", "--continue", code=1)
+    assert "no conflict markers left, but does not read as a contact" in broken.stderr
+    assert "each file holds both versions" not in broken.stderr
+    mine.write_text(unmarked.replace("owner: [bo", "owner: bo"), encoding="utf-8")
+    went_on = bo_does(monkeypatch, bo, "sync", "--continue")  # no git add: pipe adds it
+    assert "Added contacts/zhang-wei.yaml: no conflict markers left." in went_on.stdout
+    assert "each file holds both versions" not in went_on.stdout + went_on.stderr
+    assert "Sent 1 commit" in went_on.stdout
+    ok(anna, "sync")
+    same_everywhere(anna, bo)
+    assert data(anna, "zhang-wei")["owner"] == "bo"
+
+
+def test_sync_abort_puts_everything_back(team: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo, _ = team
+    stop_on_markers(anna, bo, monkeypatch)
+    bos_commit = git(bo, "rev-parse", "ORIG_HEAD")  # Bo's branch as it was before the sync
+    aborted = bo_does(monkeypatch, bo, "sync", "--abort")
+    assert "nothing was sent" in aborted.stdout
+    assert git(bo, "rev-parse", "HEAD") == bos_commit
+    assert git(bo, "log", "-1", "--format=%s") == "owner: [bo by hand\n"
+    text = contact_file(bo, "zhang-wei").read_text(encoding="utf-8")
+    assert "owner: [bo\n" in text and "<<<<<<<" not in text
+    assert git(bo, "status", "--porcelain") == ""
+    assert not (bo / ".git" / "rebase-merge").exists()
+    bo_does(monkeypatch, bo, "log", "ola", "call")  # commands change contacts again
+    again = bo_does(monkeypatch, bo, "sync", "--abort", code=2)
+    assert "nothing to abort" in again.stderr

@@ -159,8 +159,9 @@ class Session:
         busy = repo.busy() if repo is not None else None
         if busy:
             raise GitError(f"{busy} is in progress in this repository: pipe changes nothing until it is finished",
-                           "resolve the conflicts and run 'git -c core.editor=true rebase --continue' (see 'pipe sync'), "
-                           "or 'git rebase --abort' to go back")
+                           "run 'pipe sync' to see what the stopped sync waits for, then 'pipe resolve CONTACT --mine' "
+                           "(or --theirs), or remove the conflict markers and run 'pipe sync --continue'; "
+                           "'pipe sync --abort' puts everything back as it was before the sync")
         if repo is not None and not STATE.no_commit and self.store.config["git.autocommit"] and repo.detached():
             raise GitError("HEAD is detached (a commit is checked out, not a branch): a change committed now would "
                            "belong to no branch and be lost at the next checkout; nothing was written",

@@ -107,6 +107,7 @@ def changes(
 def sync(
     commit: bool = typer.Option(False, "--commit", help="First commit contact files left uncommitted (else sync refuses)."),
     resume: bool = typer.Option(False, "--continue", help="Go on with a sync that stopped, after you settled its files."),
+    abort: bool = typer.Option(False, "--abort", help="Give up a sync that stopped: all back as before it."),
 ) -> None:
     """Share the pipeline with the team: pull (rebasing your commits), then push; say what arrived.
 
@@ -119,19 +120,76 @@ def sync(
     Examples:
       pipe sync
       pipe sync --commit
+      pipe sync --continue
       pipe -C ~/sales sync
     """
     from .. import gitio
+    from ..errors import GitError, UsageError
     from ..model import CONTACTS_DIR
 
+    if sum((commit, resume, abort)) > 1:
+        raise UsageError("--commit, --continue and --abort go one at a time", "pipe sync --continue")
     s = session()
     s.store.lock()  # no pipe command writes while git rebases
     repo = gitio.require(s.store.root, "pipe sync")
+    if abort:
+        if not repo.busy():
+            raise UsageError("nothing to abort: no sync is stopped here", "pipe sync")
+        done = repo.run("rebase" if gitio.rebasing(repo) else "merge", "--abort")
+        if done.returncode != 0:
+            raise GitError(f"git could not abort: {(done.stderr + done.stdout).strip()}", "see git status")
+        (repo.gitdir / gitio.RENAMED).unlink(missing_ok=True)
+        typer.echo("Sync given up: your branch and files are as they were before it; nothing was sent.")
+        return
+    if resume and repo.busy():
+        _add_settled(s, repo)
     waiting = gitio.unmerged(repo) if repo.busy() and not resume else []
     if waiting:  # an earlier sync stopped: say again what it waits for
         typer.echo(f"pipe sync stopped earlier: {repo.busy()} is in progress.", err=True)
         _report(s, repo, gitio.SyncResult("the team's branch", conflicts=waiting))
     _report(s, repo, gitio.sync(repo, CONTACTS_DIR, commit_first=commit, resume=resume, limit=s.store.max_bytes))
+
+
+def _add_settled(s: Session, repo: gitio.Repo) -> None:
+    """Before going on with a stopped sync: each file you freed of its conflict markers (or a contact you
+    settled by editing it) is added for git, as 'git add' would; a file still marked is left, and said."""
+    from .. import gitio
+    from ..errors import GitError
+    from ..mergefile import choices
+    from ..model import CONTACTS_DIR
+    from ..store import NotPlain, Unreadable, conflict_line, contact_of, read_plain
+
+    for rel in gitio.unmerged(repo):
+        try:
+            data = read_plain(s.store.root / rel, s.store.max_bytes)
+        except (NotPlain, OSError):
+            continue  # removed, or no file: git's own message follows
+        if conflict_line(data) is not None:
+            continue  # still marked: the stop message names it again
+        if rel.startswith(f"{CONTACTS_DIR}/"):
+            chosen, _ = choices(repo, s.store.root, [rel], s.today)
+            if chosen and _untouched(repo, s, rel, data):
+                continue  # a choice pipe resolve makes: still waiting for it
+            try:
+                contact_of(data, rel)
+            except Unreadable as exc:
+                raise GitError(f"{rel} has no conflict markers left, but does not read as a contact: {exc.broken}",
+                               "fix it (pipe check shows the problem), then pipe sync --continue") from None
+        repo.run("add", "--", rel)
+        typer.echo(f"Added {rel}: no conflict markers left.")
+
+
+def _untouched(repo: gitio.Repo, s: Session, rel: str, data: bytes) -> bool:
+    """Whether a contact the merge driver left for pipe resolve still holds just what the driver wrote."""
+    from .. import gitio
+    from ..merge import TwoPeople, Unmergeable
+    from ..mergefile import merge_bytes
+
+    try:
+        result = merge_bytes(*gitio.stages(repo, rel), rel, s.store.root, s.today)
+    except Unmergeable:
+        return False
+    return not isinstance(result, TwoPeople) and result.text.encode("utf-8") == data
 
 
 def _report(s: Session, repo: gitio.Repo, result: gitio.SyncResult) -> None:
