@@ -82,14 +82,27 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def arrived_lines(result: SyncResult, sides: Sides) -> list[str]:
-    """What came from the others: a header, then one line per contact file (a file that does not parse: changed)."""
+def arrived_lines(result: SyncResult, sides: Sides, unread: Mapping[str, tuple[bool, bool]] | None = None) -> list[str]:
+    """What came from the others: a header, then one line per contact file, also one that does not read
+    as a contact on a side (`unread`: whether before and after do not read; `sides` holds None there)."""
     if not result.arrived:
         return []
     authors = ", ".join(sorted({c.author for c in result.arrived}))
     lines = [f"Arrived from {result.upstream}: {_plural(len(result.arrived), 'commit')} by {authors}"]
     for path, _, _ in result.files:
-        lines.append("  " + (arrival(path, *sides[path]) if path in sides else f"changed  {path}"))
+        before, after = sides.get(path, (None, None))
+        was_bad, is_bad = (unread or {}).get(path, (False, False))
+        if was_bad and is_bad:
+            line = f"changed  {path}: changed by hand, does not read as a contact (before or now)"
+        elif was_bad:
+            line = (f"changed  {after.label}: changed by hand, did not read before" if after is not None
+                    else f"removed  {path} (it did not read as a contact)")
+        elif is_bad:
+            line = (f"changed  {before.label} ({path}): changed by hand, does not read now" if before is not None
+                    else f"added    {path}: does not read as a contact")
+        else:
+            line = arrival(path, before, after)
+        lines.append("  " + line)
     return lines
 
 

@@ -255,3 +255,36 @@ def test_sync_abort_puts_everything_back(team: tuple[Path, Path, Path], monkeypa
     bo_does(monkeypatch, bo, "log", "ola", "call")  # commands change contacts again
     again = bo_does(monkeypatch, bo, "sync", "--abort", code=2)
     assert "nothing to abort" in again.stderr
+
+
+# --- 7: every contact file that arrived is named, even one that did not read before ------------------------------
+
+
+def test_a_file_fixed_by_hand_elsewhere_is_named_when_it_arrives(team: tuple[Path, Path, Path],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo, _ = team
+    path = contact_file(anna, "zhang-wei")
+    good = path.read_text(encoding="utf-8")
+    path.write_text(good.replace("name: Zhang Wei", "name: [Zhang Wei"), encoding="utf-8")
+    commit_by_hand(anna, "a typo")
+    ok(anna, "sync")
+    bo_does(monkeypatch, bo, "sync")
+    fixed = contact_file(bo, "zhang-wei")
+    fixed.write_text(fixed.read_text(encoding="utf-8").replace("name: [Zhang Wei", "name: Zhang Wei"), encoding="utf-8")
+    with monkeypatch.context() as env:
+        from test_git import as_bo
+
+        as_bo(env)
+        commit_by_hand(bo, "fix Zhang's file")
+    bo_does(monkeypatch, bo, "sync")
+    synced = ok(anna, "sync")
+    assert "Arrived from origin/main: 1 commit by Bo Li" in synced.stdout
+    assert "  changed  Zhang Wei (Huaxin Logistics): changed by hand, did not read before\n" in synced.stdout
+    # and the other way round: a file that reads no more after the change is named too
+    ok(anna, "sync")
+    path.write_text(good.replace("stage: first-appointment", "stage: [x"), encoding="utf-8")
+    commit_by_hand(anna, "another typo")
+    ok(anna, "sync")
+    got = bo_does(monkeypatch, bo, "sync")
+    assert "  changed  Zhang Wei (Huaxin Logistics) (contacts/zhang-wei.yaml): changed by hand, does not read now" \
+        in got.stdout

@@ -205,11 +205,17 @@ def _report(s: Session, repo: gitio.Repo, result: gitio.SyncResult) -> None:
     for path in result.committed:
         typer.echo(f"Committed {path} (it was not committed).")
     sides = {}
+    unread = {}  # a side that does not read as a contact: named, and said so
     for path, before, after in result.files:
-        with contextlib.suppress(Unreadable):  # a file that does not parse is just "changed"
-            sides[path] = (None if before is None else contact_of(before, path),
-                           None if after is None else contact_of(after, path))
-    for line in arrived_lines(result, sides):
+        read = []
+        for data in (before, after):
+            contact = None
+            with contextlib.suppress(Unreadable):
+                contact = None if data is None else contact_of(data, path)
+            read.append(contact)
+        sides[path] = (read[0], read[1])
+        unread[path] = (before is not None and read[0] is None, after is not None and read[1] is None)
+    for line in arrived_lines(result, sides, unread):
         typer.echo(line)
     for old, new, why in result.renamed:
         if why:
