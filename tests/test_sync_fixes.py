@@ -78,6 +78,8 @@ def test_resolve_keeps_the_value_not_picked_in_the_contact_and_in_history(
     ok(anna, "sync")
     set_title(bo, "zhang-wei", "CFO", "bo", monkeypatch)
     bo_does(monkeypatch, bo, "sync", code=1)
+    waiting = bo_does(monkeypatch, bo, "sync", "--continue", code=1)  # untouched: still waits for pipe resolve
+    assert "Added" not in waiting.stdout and "pipe resolve zhang-wei --mine" in waiting.stderr
     bo_does(monkeypatch, bo, "resolve", "zhang-wei", side)
     ok(anna, "sync")
     same_everywhere(anna, bo)
@@ -288,3 +290,51 @@ def test_a_file_fixed_by_hand_elsewhere_is_named_when_it_arrives(team: tuple[Pat
     got = bo_does(monkeypatch, bo, "sync")
     assert "  changed  Zhang Wei (Huaxin Logistics) (contacts/zhang-wei.yaml): changed by hand, does not read now" \
         in got.stdout
+
+
+def test_the_rename_works_for_a_pipeline_in_a_subfolder_of_the_repository(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(shared))
+    top = tmp_path / "anna"
+    top.mkdir()
+    git(top, "init", "--quiet")
+    (top / "README").write_text("the team's things\n", encoding="utf-8")
+    git(top, "add", "README")
+    git(top, "commit", "--quiet", "-m", "start")
+    anna = init(top / "sales")
+    assert not (anna / ".git").exists()
+    ok(anna, "add", "Li Na", "--company", "Jade Trading")
+    git(top, "remote", "add", "origin", str(shared))
+    ok(anna, "sync")
+    git(tmp_path, "clone", "--quiet", str(shared), "bo")
+    bo = tmp_path / "bo" / "sales"
+    ok(bo, "list")
+    ok(anna, "add", "Kari Holm")
+    ok(anna, "sync")
+    bo_does(monkeypatch, bo, "add", "Kari Holm", "--company", "Fjell AS")
+    bo_does(monkeypatch, bo, "log", "kari", "call", "--outcome", "talked", "--note", "Bo's Kari")
+    synced = bo_does(monkeypatch, bo, "sync")
+    assert "renamed  yours contacts/kari-holm.yaml -> contacts/kari-holm-fjell-as.yaml" in synced.stdout
+    assert "Sent 2 commits" in synced.stdout
+    ok(anna, "sync")
+    assert data(anna, "kari-holm-fjell-as")["activities"][-1]["note"] == "Bo's Kari"
+    assert "company" not in data(anna, "kari-holm")
+    assert git(top, "status", "--porcelain") == ""
+
+
+def test_a_choice_settled_by_editing_the_file_goes_on_with_sync_continue(
+        team: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, bo, _ = team
+    set_title(anna, "zhang-wei", "Head of IT", "anna", monkeypatch)
+    ok(anna, "sync")
+    set_title(bo, "zhang-wei", "CFO", "bo", monkeypatch)
+    bo_does(monkeypatch, bo, "sync", code=1)
+    path = contact_file(bo, "zhang-wei")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("title: Head of IT", "title: CFO and head of IT"), encoding="utf-8")
+    went_on = bo_does(monkeypatch, bo, "sync", "--continue")
+    assert "Added contacts/zhang-wei.yaml" in went_on.stdout
+    ok(anna, "sync")
+    same_everywhere(anna, bo)
+    assert data(anna, "zhang-wei")["title"] == "CFO and head of IT"
