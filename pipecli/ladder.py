@@ -165,6 +165,11 @@ def gate(c: Contact, target: str, today: date, rules: GateRules) -> list[str]:
             missing.append("the first meeting held (pipe log CONTACT meeting --outcome held)")
         if not (c.next and c.next.due):
             missing.append("a further step they committed to, with a date (pipe log CONTACT note --next ACTION --due D)")
+        elif (c.next.agreed is not None and c.first_meeting is not None and c.first_meeting.date is not None
+              and c.next.agreed < c.first_meeting.date):  # a step set before they met is no commitment from the meeting
+            missing.append(f"a further step agreed at or after the first meeting ('{c.next.action}' was set on "
+                           f"{c.next.agreed}, before the meeting on {c.first_meeting.date}; pipe log CONTACT meeting "
+                           "--outcome held --next ACTION --due D)")
     elif target == B:
         missing.extend(ch.detail for ch in criteria_checks(c, today, rules) if not ch.ok)
     elif target == A:

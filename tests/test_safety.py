@@ -396,3 +396,17 @@ def test_a_pipe_that_is_a_file_is_named_as_itself_and_links_are_never_offered_fo
     assert "contacts/.pipe.yaml" not in done.stdout + done.stderr
     assert "contacts/link.yaml: is a symbolic link" in done.stdout
     assert "link.yaml" not in done.stderr  # not among the files to commit
+
+
+def test_a_next_step_set_before_the_first_meeting_does_not_open_the_gate_to_c(team: Path) -> None:
+    """From a new user's trial: a step agreed on the phone before the meeting let FA -> C through."""
+    assert pipe(team, "meet", "anna-berg", "2026-12-03").returncode == 0
+    assert pipe(team, "log", "anna-berg", "call", "--outcome", "talked", "--next", "confirm agenda",
+                "--due", "2026-12-02").returncode == 0
+    assert pipe(team, "--today", "2026-12-03", "log", "anna-berg", "meeting", "--outcome", "held").returncode == 0
+    refused = pipe(team, "--today", "2026-12-03", "promote", "anna-berg")
+    assert refused.returncode == 1
+    assert "a further step agreed at or after the first meeting ('confirm agenda' was set on 2026-11-30" in refused.stderr
+    assert pipe(team, "--today", "2026-12-03", "log", "anna-berg", "note", "--next", "send the proposal",
+                "--due", "2026-12-10").returncode == 0
+    assert pipe(team, "--today", "2026-12-03", "promote", "anna-berg").returncode == 0
