@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from .dates import out_of_range
+
 # --- the ladder -------------------------------------------------------------------------------
 
 
@@ -146,6 +148,10 @@ def step_id(text: str | None) -> str | None:
     return _word(_STEPS, text)
 
 CRITERIA: tuple[str, ...] = ("decision_maker", "proposal_fits", "budget", "timetable", "next_step")
+
+# The largest deal value: every whole number up to it is exact as a float (2**53), and sums of
+# thousands of them stay finite.
+MAX_AMOUNT = 2**53
 
 CONTACTS_DIR = "contacts"  # the folder of contact files, in the pipeline folder: contacts/SLUG.yaml
 
@@ -351,10 +357,13 @@ class _Reader:
     def day(self, value: Any, key: tuple[str | int, ...]) -> date | None:
         if value is None:
             return None
-        if isinstance(value, datetime):
-            return value.date()
         if isinstance(value, date):
-            return value
+            day = value.date() if isinstance(value, datetime) else value
+            problem = out_of_range(day)
+            if problem is None:
+                return day
+            self.bad(key, f"{_dotted(key)}: {problem}")
+            return None
         if isinstance(value, str) and _ISO.match(value.strip()):
             self.bad(key, f"{_dotted(key)}: {value.strip()} is not a real date")
         else:
@@ -375,6 +384,9 @@ class _Reader:
             return None
         if not math.isfinite(value) or value < 0:
             self.bad(key, f"{_dotted(key)} should be an amount of 0 or more, not {value}")
+            return None
+        if value > MAX_AMOUNT:
+            self.bad(key, f"{_dotted(key)} should be an amount of at most {MAX_AMOUNT:,}, not {value:,}")
             return None
         return float(value)
 

@@ -796,6 +796,9 @@ def _where(key: Sequence[str | int]) -> str:
     return out
 
 
+MAX_NESTING = 50  # all / any / not levels in one rule's condition
+
+
 class _Reader:
     """Reads rules.custom into Rules, collecting every problem with the rule's name and the bad part."""
 
@@ -892,6 +895,10 @@ class _Reader:
         return tuple(dict.fromkeys(out))
 
     def cond(self, raw: Any, at: tuple[str | int, ...]) -> Cond | None:
+        if sum(part in ("all", "any", "not") for part in at) > MAX_NESTING:
+            # evaluating and explaining a condition recurse once a level: refuse before Python's stack does
+            self.bad(at, f"conditions nested more than {MAX_NESTING} levels deep (all, any, not): write it flatter")
+            return None
         if isinstance(raw, list):
             if not raw:
                 self.bad(at, "an empty list of conditions")

@@ -75,7 +75,7 @@ def parse(data: bytes, rel: str) -> Any:
                          "keep the right version, remove the <<<<<<< ======= >>>>>>> lines, then 'git add' the file")
     import yaml
 
-    from .yamlread import load_yaml
+    from .yamlread import Refused, load_yaml
 
     try:
         return load_yaml(data)
@@ -86,7 +86,7 @@ def parse(data: bytes, rel: str) -> Any:
         if context and opened is not None and opened is not mark:
             problem += f" ({context} at line {opened.line + 1})"
         line = min(mark.line + 1, data.count(b"\n") or 1) if mark is not None else None
-        raise Unreadable(rel, line, f"YAML does not parse: {problem}",
+        raise Unreadable(rel, line, f"refused: {problem}" if isinstance(exc, Refused) else f"YAML does not parse: {problem}",
                          f"fix it by hand (pipe edit {Path(rel).stem}), then run 'pipe check'") from None
     except UnicodeDecodeError:
         raise Unreadable(rel, None, "not UTF-8 text", "save the file as UTF-8") from None
@@ -343,7 +343,7 @@ def settings_problems(root: Path) -> list[Broken]:
 def _read_settings(path: Path, rel: str) -> Any:
     import yaml
 
-    from .yamlread import ContactLoader
+    from .yamlread import ContactLoader, Refused
 
     try:
         data = read_plain(path, SETTINGS_MAX_BYTES, key=None)
@@ -354,7 +354,8 @@ def _read_settings(path: Path, rel: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{rel}{line}: does not parse: {getattr(exc, 'problem', exc)}") from None
+        said = "refused" if isinstance(exc, Refused) else "does not parse"
+        raise ConfigError(f"{rel}{line}: {said}: {getattr(exc, 'problem', exc)}", f"fix {rel} by hand") from None
 
 
 @dataclass

@@ -141,8 +141,10 @@ def dump_new(data: Mapping[str, Any]) -> str:
 
 
 def _compose(text: str) -> Node | None:
+    from .yamlread import ContactLoader  # guarded: no alias bomb, no key written twice, no endless nesting
+
     try:
-        return yaml.compose(text, Loader=_Loader)  # noqa: S506 - composing builds no objects
+        return yaml.compose(text, Loader=ContactLoader)  # noqa: S506 - composing builds no objects
     except yaml.YAMLError as exc:
         raise EditError(f"it does not parse as YAML: {getattr(exc, 'problem', None) or exc}") from None
 
@@ -177,9 +179,10 @@ def _find(mapping: MappingNode, key: str) -> tuple[Node, Node] | None:
 
 
 class _Doc:
-    def __init__(self, text: str, order: Sequence[str] = ()) -> None:
-        self.text = text if text.endswith("\n") or not text else text + "\n"
+    def __init__(self, text: str, order: Sequence[str] = (), newline: str = "\n") -> None:
+        self.text = text if text.endswith("\n") or not text else text + newline
         self.order = tuple(order)
+        self.newline = newline  # what the file's lines end with: what is spliced in ends its lines the same way
         self._root: MappingNode | None = None
 
     def root(self) -> MappingNode:
@@ -190,6 +193,8 @@ class _Doc:
         return node
 
     def splice(self, start: int, end: int, new: str) -> None:
+        if self.newline != "\n":
+            new = new.replace("\n", self.newline)
         self.text = self.text[:start] + new + self.text[end:]
 
     def set(self, path: Sequence[str], value: Any) -> None:
@@ -309,9 +314,15 @@ def _what(node: Node) -> str:
 def apply_changes(text: str, changes: Sequence[Change], order: Sequence[str] = FIELD_ORDER) -> str:
     """The text with every change applied; bytes outside the changed keys are unchanged.
 
-    A top-level key that is added goes where `order` puts it among the keys present.
+    A top-level key that is added goes where `order` puts it among the keys present. A byte order
+    mark is kept (and kept out of the composer's positions); lines added end as the file's first
+    line does (CRLF or LF).
     """
-    doc = _Doc(text, order)
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text[len(bom):]
+    first = body.find("\n")
+    newline = "\r\n" if first > 0 and body[first - 1] == "\r" else "\n"
+    doc = _Doc(body, order, newline)
     for change in changes:
         if isinstance(change, SetKey):
             _apply_set(doc, change.path, change.value)
@@ -322,7 +333,7 @@ def apply_changes(text: str, changes: Sequence[Change], order: Sequence[str] = F
                 doc.text = delete_key(doc.text, change.path)
             except EditError:  # a key inside a flow mapping: it says null instead
                 _apply_set(doc, change.path, None)
-    return doc.text
+    return bom + doc.text
 
 
 def _apply_set(doc: _Doc, path: Sequence[str], value: Any) -> None:

@@ -1,5 +1,11 @@
 """Contact files' YAML to plain data, fast: libyaml with a lean resolver, one object per distinct text.
 
+Every file is untrusted input, so every document is guarded while it is composed, before any value
+is built: nesting deeper than MAX_DEPTH, aliases that would expand beyond MAX_ALIAS_NODES values
+(a "billion laughs"), an alias that refers to its own node, and a key written twice in one mapping
+are each refused as `Refused`, a YAML error with the line it stands at. Both readers (the lean
+one and ContactLoader, which settings, `line_of` and the editor use too) apply the same guard.
+
 Imported only when a file must be parsed: a command whose contacts all come from the cache
 does not pay for importing PyYAML (8 ms).
 """
@@ -12,9 +18,129 @@ import yaml
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+MAX_DEPTH = 100  # levels of nesting: a contact needs 4, a custom rule a dozen or two
+MAX_ALIAS_NODES = 100_000  # values that aliases may add to a document beyond the ones written out
+
+
+class Refused(yaml.MarkedYAMLError):
+    """A document pipe will not read: too deep, an alias bomb or cycle, or a key written twice."""
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _too_deep(data: bytes | str) -> Refused:
+    """The error for a document nested beyond MAX_DEPTH, at the line where it goes too deep.
+
+    The composer cannot say where it was, so the events are read again up to that depth only
+    (libyaml slows down quadratically with depth: never read further than needed).
+    """
+    depth = 0
+    mark: Any = None
+    try:
+        for event in yaml.parse(data, Loader=_Base):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH - 1:
+                    mark = event.start_mark
+                    break
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return Refused(problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=mark)
+
+
+def _duplicate(first: yaml.Node, again: yaml.Node) -> Refused:
+    return Refused(problem=f"the key {again.value!r} is written twice in one mapping (first at line "
+                           f"{first.start_mark.line + 1}): pipe would edit one copy and read the other; keep one",
+                   problem_mark=again.start_mark)
+
+
+def guard(root: yaml.Node | None, duplicates: bool = True) -> None:
+    """Refuse a composed document whose aliases expand beyond MAX_ALIAS_NODES values or form a cycle,
+    that nests deeper than MAX_DEPTH (counting through aliases), or (with `duplicates`) that writes
+    a key twice in one mapping. Linear in the distinct nodes: each is measured once."""
+    if root is None:
+        return
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values it expands to, its height)
+    distinct = 0
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, int, int]] = [(root, 1, 0)]  # node, depth, 0 = entering / 1 = leaving
+    while stack:
+        node, depth, leaving = stack.pop()
+        key = id(node)
+        if leaving:
+            on_path.discard(key)
+            size, height = 1, 1
+            for child in _children(node):
+                child_size, child_height = sizes[id(child)]
+                size += child_size
+                height = max(height, child_height + 1)
+            sizes[key] = (size, height)
+            if size > distinct + MAX_ALIAS_NODES:
+                raise Refused(problem=f"aliases (*name) make this value expand to more than {MAX_ALIAS_NODES:,} "
+                                      "values (an alias bomb?): write the values out", problem_mark=node.start_mark)
+            continue
+        if key in on_path:
+            raise Refused(problem="an alias (*name) refers to a node that contains it (a cycle)",
+                          problem_mark=node.start_mark)
+        seen = sizes.get(key)
+        if seen is not None:
+            if depth + seen[1] - 1 > MAX_DEPTH:
+                raise Refused(problem=f"nested more than {MAX_DEPTH} levels deep (through an alias)",
+                              problem_mark=node.start_mark)
+            continue
+        if depth > MAX_DEPTH:
+            raise Refused(problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=node.start_mark)
+        distinct += 1
+        on_path.add(key)
+        stack.append((node, depth, 1))
+        if isinstance(node, yaml.MappingNode) and duplicates:
+            keys: dict[tuple[str, str], yaml.Node] = {}
+            for k, _ in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    first = keys.setdefault((k.tag, k.value), k)
+                    if first is not k:
+                        raise _duplicate(first, k)
+        stack.extend((child, depth + 1, 0) for child in _children(node))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
 
 class ContactLoader(_Base):  # type: ignore[misc]
-    """The C loader, except that an impossible date (2026-02-30) stays text for `check` to report."""
+    """The C loader, guarded (see guard), except that an impossible date (2026-02-30) stays text for `check`."""
+
+    _depth = 0
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _TooDeep
+        super().descend_resolver(current_node, current_index)
+
+    def ascend_resolver(self) -> None:
+        self._depth -= 1
+        super().ascend_resolver()
+
+    def get_single_node(self) -> Any:
+        try:
+            node = super().get_single_node()
+        except _TooDeep:
+            raise _too_deep(self._source) from None
+        guard(node)
+        return node
+
+    def __init__(self, stream: Any) -> None:
+        self._source = stream
+        super().__init__(stream)
 
 
 _DAYS: dict[str, Any] = {}
@@ -62,6 +188,8 @@ class _LeanReader:
         tags, first = self._tags, self._first
 
         class Parser(CParser):
+            depth = 0
+
             def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
                 if kind is yaml.ScalarNode:
                     if not implicit[0] or (value and value[0] not in first):
@@ -75,10 +203,12 @@ class _LeanReader:
                 return _LeanReader.MAP if kind is yaml.MappingNode else _LeanReader.SEQ
 
             def descend_resolver(self, *args: Any) -> None:
-                pass
+                self.depth += 1
+                if self.depth > MAX_DEPTH:
+                    raise _TooDeep
 
             def ascend_resolver(self, *args: Any) -> None:
-                pass
+                self.depth -= 1
 
         self.parser = Parser
 
@@ -86,13 +216,17 @@ class _LeanReader:
         parser = self.parser(data)
         try:
             node = parser.get_single_node()
+        except _TooDeep:
+            raise _too_deep(data) from None
         finally:
             parser.dispose()
         if node is None:
             return None
+        if b"*" in data:  # an alias: measure what it expands to before building anything
+            guard(node, duplicates=False)  # convert finds those
         try:
             return self.convert(node)
-        except (_Unusual, RecursionError):
+        except _Unusual:
             return yaml.load(data, Loader=ContactLoader)  # noqa: S506 - a safe loader
 
     def convert(self, node: Any) -> Any:
@@ -124,6 +258,8 @@ class _LeanReader:
                 key = self.convert(key_node)
                 if key_node.tag == "tag:yaml.org,2002:merge" or isinstance(key, (list, dict)):
                     raise _Unusual("merge or complex key")
+                if key in out:
+                    raise _duplicate(next(k for k, _ in node.value if k.value == key_node.value), key_node)
                 out[key] = self.convert(value_node)
             return out
         if node.tag != self.SEQ:
