@@ -1101,10 +1101,10 @@ def line_of(data: bytes, key: tuple[str | int, ...]) -> int | None:
     """The line (1-based) where a key path stands in a file's text, as near as it exists."""
     import yaml
 
-    from .yamlread import ContactLoader
+    from .yamlread import LocatingLoader
 
     try:
-        node = yaml.compose(data, Loader=ContactLoader)  # noqa: S506
+        node = yaml.compose(data, Loader=LocatingLoader)  # noqa: S506
     except yaml.YAMLError:
         return None
     line = 1 if node is None else node.start_mark.line + 1

@@ -119,6 +119,7 @@ class ContactLoader(_Base):  # type: ignore[misc]
     """The C loader, guarded (see guard), except that an impossible date (2026-02-30) stays text for `check`."""
 
     _depth = 0
+    duplicates = True  # refuse a key written twice (LocatingLoader only looks for lines)
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         self._depth += 1
@@ -135,7 +136,7 @@ class ContactLoader(_Base):  # type: ignore[misc]
             node = super().get_single_node()
         except _TooDeep:
             raise _too_deep(self._source) from None
-        guard(node)
+        guard(node, self.duplicates)
         return node
 
     def __init__(self, stream: Any) -> None:
@@ -157,6 +158,12 @@ def _timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
             return str(node.value)
         _DAYS[node.value] = value
     return value
+
+
+class LocatingLoader(ContactLoader):
+    """ContactLoader for finding a key's line in a file: a key written twice is located, not refused."""
+
+    duplicates = False
 
 
 ContactLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)

@@ -235,7 +235,7 @@ def test_check_lists_every_settings_problem_at_its_line(pipeline: Path, run: Run
         ".pipe/local.yaml:1: 'owner' should be text, not ['ola']",
         "pipe.yaml:2: unknown setting 'target_close' (did you mean 'target_closes'?)",
         "pipe.yaml:3: 'sales_cycle_days' should be a whole number, not 'ninety'",
-        "pipe.yaml:6: 'rules.stalled.o_days' must be greater than 0",
+        "pipe.yaml:6: 'rules.stalled.o_days' must be between 1 and 3,650, not -3",
     ]
     assert "4 problems in .pipe/local.yaml, pipe.yaml" in result.stderr
     as_json = json.loads(run("check", "--format", "json").stdout)
