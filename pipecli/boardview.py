@@ -10,7 +10,7 @@ from typing import Any
 from .funnel import CLOSING, NO_OWNER, Board, ClassCount, Stats, Thirds, fmt_count, fmt_percent
 from .ladder import Mismatch
 from .model import OPPORTUNITY, PIPELINE, Contact, stage_letter
-from .render import render
+from .render import md, render
 
 BAR_WIDTH = 20  # characters for the longest bar
 LEFT_SHOWN = 10  # pipe stats names at most this many of the contacts that left the sales process (JSON: all)
@@ -163,7 +163,7 @@ def board_text(board: Board, fmt: str) -> str:
     table = render(board_rows(board), BOARD_COLUMNS, fmt, BOARD_HEADERS, BOARD_ALIGN)
     table = "\n".join(line.rstrip() for line in table.splitlines())
     if fmt == "markdown":
-        out = [f"## {_title(board)}", "", f"{_cycle(board).capitalize()}.", "", table, ""]
+        out = [f"## {md(_title(board))}", "", f"{_cycle(board).capitalize()}.", "", table, ""]
         out += [f"- {line}" for line in _summary(board)]
         out += ["", "### Diagnosis", ""]
         if board.findings:
@@ -332,7 +332,7 @@ def stats_text(stats: Stats, fmt: str) -> str:
     who = " of the team" if stats.owner == "team" else (f" of {stats.owner}" if stats.owner else "")
     scope = f"stays entered since {stats.since}" if stats.since else "all history"
     if fmt == "markdown":
-        return "\n".join([f"## Stats{who} on {stats.as_of} ({scope})", "", table, ""]
+        return "\n".join([f"## Stats{md(who)} on {stats.as_of} ({scope})", "", table, ""]
                          + [f"  - {line[2:]}" if line.startswith("  ") else f"- {line}" for line in _stats_lines(stats)])
     lines = [wrapped for line in _stats_lines(stats)
              for wrapped in (_wrap(line[2:], "  ") if line.startswith("  ") else _wrap(line))]

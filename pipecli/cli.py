@@ -31,6 +31,9 @@ class PipeGroup(TyperGroup):
     value) come out the same way, exit 2. Every command's placeholders are written one way (CONTACT,
     --date DATE), its values complete in the shell by what they name, and its help ends by saying
     where the docs are: set here, once, so that the commands need not each repeat it.
+
+    For the whole run, stdout and stderr show control characters escaped (render.VisibleStream):
+    text from the files, in any output or message, never drives the reader's terminal.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -44,6 +47,16 @@ class PipeGroup(TyperGroup):
         except Exception as exc:  # the root's own options: pipe --no-such-option
             _usage_error(exc)
             raise
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from .render import VisibleStream
+
+        streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = VisibleStream(sys.stdout), VisibleStream(sys.stderr)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            sys.stdout, sys.stderr = streams
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -643,6 +643,48 @@ class Delete:
 Change = SetKey | Append | Delete
 
 
+MULTILINE: frozenset[str] = frozenset({"notes", "note"})  # the only fields a line break belongs in
+
+
+def _unwritable_char(text: str, multiline: bool) -> str | None:
+    if text.isprintable():  # the common case, tested in C
+        return None
+    for ch in text:
+        if multiline and ch in "\n\t":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):  # control characters, line and paragraph separators
+            return ch
+    return None
+
+
+def unwritable_text(path: tuple[str | int, ...], value: Any) -> tuple[str, str] | None:
+    """The first text in a value to be written that holds a NUL, a line break or another control
+    character where it does not belong, as (the key in words, the character); None if all is well.
+
+    Only `notes` and an activity's `note` may hold line breaks and tabs: every other field is
+    written on one line, and a NUL or an escape character has no place in any of them.
+    """
+    if isinstance(value, str):
+        named = [part for part in path if isinstance(part, str)]
+        found = _unwritable_char(value, bool(named) and named[-1] in MULTILINE)
+        return (_dotted(path) or "the text", found) if found is not None else None
+    if isinstance(value, Mapping):
+        items: Any = ((str(k), v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str):
+            key_problem = unwritable_text((*path, key), key) if not key.isprintable() else None
+            if key_problem is not None:
+                return key_problem
+        problem = unwritable_text((*path, key), item)
+        if problem is not None:
+            return problem
+    return None
+
+
 def new_contact_data(fields: Mapping[str, Any]) -> dict[str, Any]:
     """A new file's data in the stable key order, leaving out what is empty."""
     out = {k: fields[k] for k in FIELD_ORDER if fields.get(k) not in (None, "", (), [])}

@@ -30,6 +30,69 @@ def to_json(data: Any) -> str:
     return json.dumps(plain(data), ensure_ascii=False, indent=2)
 
 
+# --- text that cannot be turned against its reader -------------------------------------------------
+
+_MD_SPECIAL = str.maketrans({**{ch: f"\\{ch}" for ch in "\\`*_[]<>|#&"}, "\n": "<br>", "\r": ""})
+
+
+def md(text: str) -> str:
+    """User text made safe for markdown: its special characters escaped (so no name can forge a table
+    row, a link or an HTML tag), line breaks as <br> (a table row stays one row), control characters
+    shown escaped."""
+    return visible(text.replace("\r\n", "\n")).translate(_MD_SPECIAL)
+
+
+# A cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(...), +cmd|...).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs: a leading formula character gets a quote
+    before it, as spreadsheet-safe exports do (OWASP's CSV injection advice)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+_NUMBERS = (int, float, bool, type(None))
+_control: Any = None  # the pattern of characters never sent raw to a terminal, compiled on first use
+
+
+def visible(text: str) -> str:
+    """Text with every control character shown as an escape (\\u001b), never sent raw: an escape
+    sequence in a name could otherwise recolour, retitle or rewrite the reader's terminal. Line
+    breaks and tabs stay; so does a carriage return that ends a line (CRLF files)."""
+    global _control
+    if text.isprintable():  # the common case, tested in C
+        return text
+    if _control is None:
+        import re
+
+        # C0 and C1 controls and DEL but \t and \n, a CR not before LF, Unicode line and paragraph
+        # separators, and the bidirectional overrides and isolates that reorder what is shown.
+        _control = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
+    if _control.search(text) is None:
+        return text
+    shown: str = _control.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return shown
+
+
+class VisibleStream:
+    """A text stream that passes everything through visible(): installed over stdout and stderr
+    for the run of a command (cli.PipeGroup.main), so no output, message or warning sends a
+    control character from a file to the terminal, whichever command prints it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError("a text stream")  # click probes with b"" whether a stream is binary
+        self._stream.write(visible(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _cell(value: Any) -> str:
     kind = type(value)
     if kind is str:
@@ -64,7 +127,8 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str,
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
+            # numbers pipe computed stay numbers (-3 days); text, tags and dates are cells a user wrote
+            writer.writerow([_cell(v) if type(v) in _NUMBERS else csv_cell(_cell(v)) for v in map(row.get, columns)])
         return out.getvalue().rstrip("\n")
     if fmt not in ("table", "markdown"):
         raise UsageError(f"unknown format '{fmt}'", f"use one of: {', '.join(FORMATS)}")
@@ -72,6 +136,7 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str,
     colalign = tuple((align or {}).get(c, "left") for c in columns)
     if fmt == "table":
         return table(body, heads, [a == "right" for a in colalign])
+    body = [[md(cell) for cell in line] for line in body]
     from tabulate import tabulate
 
     return tabulate(body, headers=heads, tablefmt="github", disable_numparse=True, colalign=colalign)
@@ -122,7 +187,10 @@ def table(body: Sequence[Sequence[str]], heads: Sequence[str], right: Sequence[b
     widths: list[int] = []
     for index, column in enumerate(columns):
         flush_right = index < len(right) and right[index]
-        if "".join(column).isascii():
+        joined = "".join(column)
+        if "\n" in joined or "\r" in joined:  # a line break in a cell would start a row of its own
+            column = tuple(c.replace("\r", "\\r").replace("\n", "\\n") for c in column)
+        if joined.isascii():
             width = max(map(len, column))
             padded.append(list(map(str.rjust if flush_right else str.ljust, column, [width] * len(column))))
         else:  # pad by display width: a wide character takes two columns

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from html import escape
 from typing import Any
@@ -20,7 +20,7 @@ from .boardview import board_data, board_text, closing_text, need_lines, stats_d
 from .dates import MONTH_NAMES, WEEKDAYS
 from .funnel import Board, Stats, fmt_count, fmt_percent
 from .model import stage_letter
-from .render import render
+from .render import md, render
 from .rules import row as finding_row
 from .week import (
     A_TO_CLOSED,
@@ -194,14 +194,6 @@ def _plan_summary(plan: Plan, limit: int = 0, hint: str = PLAN_HINT) -> str:
     return text
 
 
-_MD_SPECIAL = str.maketrans({ch: f"\\{ch}" for ch in "\\`*_[]<>|#"})
-
-
-def md(text: str) -> str:
-    """Free text made safe for markdown: its special characters escaped."""
-    return text.translate(_MD_SPECIAL)
-
-
 def _item_markdown(item: Item) -> list[str]:
     head = "**overdue** " if item.overdue else ""
     when = f"{item.due} · " if item.due else ""
@@ -217,7 +209,7 @@ def _item_markdown(item: Item) -> list[str]:
 
 def _plan_markdown(plan: Plan, level: int, limit: int = 0, hint: str = PLAN_HINT) -> str:
     h = "#" * level
-    out = [f"{h} {plan_title(plan)}", ""]
+    out = [f"{h} {md(plan_title(plan))}", ""]
     if plan.prospecting is not None:
         lines = prospecting_lines(plan.prospecting)
         out += [f"**{lines[0]}** {lines[1]}", "", *[f"- {line}" for line in lines[2:]], ""]
@@ -434,13 +426,9 @@ def _headline(report: Report) -> str:
 # --- the report as markdown ----------------------------------------------------------------------
 
 
-def _md_cells(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: md(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
-
-
 def _md_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], headers: Mapping[str, str] | None = None,
               align: Mapping[str, str] | None = None) -> str:
-    return render(_md_cells(rows), columns, "markdown", headers, align)
+    return render(rows, columns, "markdown", headers, align)  # the renderer escapes every cell
 
 
 def _top(report: Report, kind: str, limit: int) -> tuple[list[Event], int]:
@@ -480,7 +468,7 @@ def _left_note(left: int, what: str = "row") -> str:
 def report_markdown(report: Report, limit: int = 0) -> str:
     """One report as markdown: a git forge and most chats render it; with `limit`, a summary of at most that many
     rows a section (every row stays in the JSON, or with pipe report --full)."""
-    out = [f"# {_title(report)}", "", _headline(report), ""]
+    out = [f"# {md(_title(report))}", "", _headline(report), ""]
     if limit > 0:
         out += [f"Summarised: at most {limit} rows a section (week.report_rows); every row: `pipe report --full`, "
                 "or `--format json`.", ""]

@@ -170,7 +170,24 @@ class Session:
         self.checked_git = True
         self.store.begin()
 
+    def refuse_unwritable(self, changes: Sequence[Change] = (), data: dict[str, Any] | None = None) -> None:
+        """A usage error, before anything is written, when text to be written holds a NUL, a line break
+        or another control character where it does not belong (see model.unwritable_text)."""
+        from ..errors import UsageError
+        from ..model import unwritable_text
+
+        found = unwritable_text((), data) if data is not None else None
+        for change in changes:
+            found = found or unwritable_text(change.path, getattr(change, "value", getattr(change, "item", None)))
+        if found is not None:
+            where, char = found
+            what = {"\0": "a NUL", "\t": "a tab", "\n": "a line break", "\r": "a line break", "\u2028": "a line break",
+                    "\u2029": "a line break"}.get(char, "a control character")
+            raise UsageError(f"the {where} holds {what} (U+{ord(char):04X}); nothing was written",
+                             "type it on one line, without control characters (only notes may have line breaks)")
+
     def save(self, contact: Contact, changes: Sequence[Change]) -> None:
+        self.refuse_unwritable(changes)
         self.writable()
         self.commit_hand_edit(contact)
         self.store.apply(contact, changes)
@@ -217,6 +234,7 @@ class Session:
 
     def create(self, data: dict[str, Any], name: str, company: str | None) -> str:
         """Write a new contact's file; returns its slug."""
+        self.refuse_unwritable(data=data)
         self.writable()
         return self.store.create(data, name, company)
 
@@ -232,7 +250,10 @@ class Session:
         `promote Zhang Wei (Huaxin Logistics): C -> B`. Call it once per command, after every save:
         nothing is written before it. `progress` hears how many files are written so far (an import's bar).
         """
-        _, note = self.store.finish(message, commit=not STATE.no_commit, progress=progress)
+        from ..render import visible
+
+        # names from the files go into the message: git takes no NUL, and a log should not recolour a terminal
+        _, note = self.store.finish(visible(message), commit=not STATE.no_commit, progress=progress)
         if note:
             typer.echo(note, err=True)
 
