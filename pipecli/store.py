@@ -1090,6 +1090,37 @@ def write_atomic(path: Path, data: bytes, before_replace: Any = None, folder: Pa
         raise
 
 
+def refuse_own_files(root: Path, output: str) -> None:
+    """A UsageError when a file pipe writes for the user (a report) would land on the pipeline's own
+    files: inside contacts/, .pipe/ or a .git folder, or onto pipe.yaml. Symbolic links and '..' are
+    resolved first, and folders are compared as the file system sees them (a case-insensitive one too)."""
+    from .errors import UsageError
+
+    target = Path(os.path.realpath(output))
+    own = {name: Path(os.path.realpath(root / name)) for name in (CONTACTS_DIR, ".pipe", ".git", CONFIG_FILE)}
+    hit = next((f"{name}/" for name, path in own.items() if name != CONFIG_FILE and (path == target or path in target.parents)),
+               None)
+    if hit is None and ".git" in target.parts:
+        hit = ".git/"
+    if hit is None:
+        existing = [p for p in (target, *target.parents) if p.exists()]
+        for name, path in own.items():
+            if path.exists() and any(_same(p, path) for p in (existing if name != CONFIG_FILE else existing[:1])):
+                hit = f"{name}/" if name != CONFIG_FILE else name
+                break
+    if hit is not None:
+        where = f"points at {hit}" if hit == CONFIG_FILE else f"is inside {hit}"
+        raise UsageError(f"--output {output} {where}: pipe writes no report over the pipeline's own files",
+                         "write it elsewhere, e.g. --output reports/week.md")
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def today_from(text: str | None, fallback: date | None = None) -> date:
     from .dates import parse_date
 

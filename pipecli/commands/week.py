@@ -137,7 +137,7 @@ def report(
     from ..errors import FileProblem, UsageError
     from ..funnel import by_owner, owned_by, owner_names
     from ..report import REPORT_FORMATS, report_output
-    from ..store import write_atomic
+    from ..store import refuse_own_files, write_atomic
     from ..week import report_for
 
     if fmt is None:  # report --output week.html means HTML
@@ -149,6 +149,8 @@ def report(
     if by is not None and _choice(by, ("owner",), "grouping") and owner is not None:
         raise UsageError("--owner and --by owner do not go together", "choose one")
     s = session()
+    if output is not None:
+        refuse_own_files(s.store.root, output)
     first = parse_date(since, s.today, past=True) if since is not None else s.today - timedelta(days=6)
     if first > s.today:
         raise UsageError(f"--since {first} is after today ({s.today})", "give a day on or before today")
