@@ -382,11 +382,11 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.bad(key, f"{_dotted(key)} should be a number, not {_show(value)}")
             return None
+        if value > MAX_AMOUNT:  # before isfinite: an int of 400 digits is no float (OverflowError)
+            self.bad(key, f"{_dotted(key)} should be an amount of at most {MAX_AMOUNT:,}, not {_big(value)}")
+            return None
         if not math.isfinite(value) or value < 0:
             self.bad(key, f"{_dotted(key)} should be an amount of 0 or more, not {value}")
-            return None
-        if value > MAX_AMOUNT:
-            self.bad(key, f"{_dotted(key)} should be an amount of at most {MAX_AMOUNT:,}, not {value:,}")
             return None
         return float(value)
 
@@ -397,6 +397,13 @@ class _Reader:
             self.bad(key, f"{_dotted(key)} should be a mapping of keys, not {_kind(value)}")
             return None
         return value
+
+
+def _big(value: float) -> str:
+    """A huge number, short: 1e+400 rather than four hundred digits."""
+    if isinstance(value, float) or value < 10**21:
+        return f"{value:,}" if math.isfinite(value) else str(value)
+    return f"{float(value):.3g}" if value < 10**300 else f"a number of {len(str(value))} digits"
 
 
 def _dotted(key: tuple[str | int, ...]) -> str:
