@@ -19,7 +19,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import typer
 import yaml
 from conftest import TODAY, Run, contact_file
 from hypothesis import HealthCheck, given, settings
@@ -39,7 +38,8 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 def no_internal_error(result: Result) -> None:
-    assert "internal error" not in result.output and "Traceback" not in result.output, result.output
+    assert "internal error" not in result.output, result.output
+    assert "Traceback" not in result.output, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
 
 
@@ -60,7 +60,8 @@ def test_an_alias_bomb_in_a_contact_is_refused_at_its_line_without_expanding_it(
     run("add", "Anna Berg")
     before = snapshot(pipeline)
     listing = run("list")
-    assert listing.exit_code == 0 and "anna-berg" in listing.stdout
+    assert listing.exit_code == 0
+    assert "anna-berg" in listing.stdout
     warning = "pipe: warning: skipped contacts/bomb.yaml:9: refused: aliases (*name) make this value expand to more " \
               "than 100,000 values (an alias bomb?): write the values out\n"
     assert listing.stderr == warning  # l5 is the first level past 100,000 values: line 9
@@ -68,9 +69,11 @@ def test_an_alias_bomb_in_a_contact_is_refused_at_its_line_without_expanding_it(
     assert checked.exit_code == 1
     assert "contacts/bomb.yaml:9: refused: aliases (*name) make this value expand" in checked.stdout
     shown = run("show", "bomb")
-    assert shown.exit_code == 1 and "pipe: error: contacts/bomb.yaml:9: refused: aliases" in shown.stderr
+    assert shown.exit_code == 1
+    assert "pipe: error: contacts/bomb.yaml:9: refused: aliases" in shown.stderr
     logged = run("log", "bomb", "call")
-    assert logged.exit_code == 1 and "refused: aliases" in logged.stderr
+    assert logged.exit_code == 1
+    assert "refused: aliases" in logged.stderr
     assert snapshot(pipeline) == before
 
 
@@ -99,7 +102,8 @@ def test_an_alias_that_refers_to_its_own_node_is_refused(pipeline: Path, run: Ru
     assert "contacts/cycle.yaml:4: refused: an alias (*name) refers to a node that contains it (a cycle)" \
         in run("check").stdout
     shown = run("show", "cycle", "--format", "json")
-    assert shown.exit_code == 1 and "a cycle" in shown.stderr
+    assert shown.exit_code == 1
+    assert "a cycle" in shown.stderr
 
 
 DEEP_CONTACTS = {
@@ -118,7 +122,8 @@ def test_nesting_hundreds_of_levels_deep_in_a_contact_is_a_clear_error(pipeline:
     before = snapshot(pipeline)
     where = f"contacts/deep.yaml:{line}: refused: nested more than 100 levels deep"
     checked = run("check")
-    assert checked.exit_code == 1 and where in checked.stdout
+    assert checked.exit_code == 1
+    assert where in checked.stdout
     for args in READ_COMMANDS:
         result = run(*args)
         no_internal_error(result)
@@ -163,7 +168,8 @@ def test_a_not_chain_within_the_yaml_limit_but_past_the_rule_limit_is_a_rule_pro
     assert "conditions nested more than 50 levels deep (all, any, not): write it flatter" in checked.stdout
     review = run("review")
     no_internal_error(review)
-    assert review.exit_code == 1 and "conditions nested more than 50 levels deep" in review.stderr
+    assert review.exit_code == 1
+    assert "conditions nested more than 50 levels deep" in review.stderr
 
 
 def test_a_not_chain_of_forty_levels_still_works(pipeline: Path, run: Run) -> None:
@@ -180,12 +186,14 @@ def test_a_key_written_twice_is_an_error_and_the_file_is_never_edited(pipeline: 
     message = ("contacts/dup.yaml:4: refused: the key 'stage' is written twice in one mapping (first at line 3): "
                "pipe would edit one copy and read the other; keep one")
     checked = run("check")
-    assert checked.exit_code == 1 and message in checked.stdout
+    assert checked.exit_code == 1
+    assert message in checked.stdout
     assert run("list").stderr == f"pipe: warning: skipped {message}\n"
     for args in (("log", "dup", "call"), ("promote", "dup", "--force", "--reason", "x"), ("demote", "dup", "--reason", "x"),
                  ("defer", "dup", "--until", "+6m", "--reason", "later")):
         result = run(*args)
-        assert result.exit_code == 1 and result.stderr.startswith(f"pipe: error: {message}"), args
+        assert result.exit_code == 1, args
+        assert result.stderr.startswith(f"pipe: error: {message}"), args
     assert path.read_bytes() == before
 
 
@@ -281,8 +289,10 @@ def test_a_nul_line_break_or_control_character_in_a_one_line_field_is_refused_be
     before = snapshot(pipeline)
     result = run(*args)
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith(f"pipe: error: {said}") and "nothing was written" in result.stderr
-    assert "\x00" not in result.stderr and "\x1b" not in result.stderr
+    assert result.stderr.startswith(f"pipe: error: {said}")
+    assert "nothing was written" in result.stderr
+    assert "\x00" not in result.stderr
+    assert "\x1b" not in result.stderr
     assert snapshot(pipeline) == before
 
 
@@ -290,7 +300,8 @@ def test_line_breaks_and_tabs_belong_in_notes(pipeline: Path, run: Run) -> None:
     assert run("add", "Anna Berg", "--note", "two\nlines\tand a tab").exit_code == 0
     assert run("log", "anna", "call", "--note", "said:\nyes").exit_code == 0
     data = yaml.safe_load(contact_file(pipeline, "anna-berg").read_text(encoding="utf-8"))
-    assert data["notes"] == "two\nlines\tand a tab\n" and data["activities"][0]["note"] == "said:\nyes"
+    assert data["notes"] == "two\nlines\tand a tab\n"
+    assert data["activities"][0]["note"] == "said:\nyes"
 
 
 # --- 5. bounded numbers and dates --------------------------------------------------------------------
@@ -321,11 +332,13 @@ def test_every_number_setting_has_a_sane_range_enforced_by_check_and_on_load(
     line = config.read_text(encoding="utf-8")[: config.read_text(encoding="utf-8").index(bad)].count("\n") + 1
     line += bad[: len(bad) - len(bad.lstrip("\n"))].count("\n")
     checked = run("check")
-    assert checked.exit_code == 1 and f"pipe.yaml:{line}: {said}" in checked.stdout
+    assert checked.exit_code == 1
+    assert f"pipe.yaml:{line}: {said}" in checked.stdout
     for args in (("board",), ("plan",), ("stats",), ("report",)):
         result = run(*args)
         no_internal_error(result)
-        assert result.exit_code == 1 and result.stderr.startswith(f"pipe: error: pipe.yaml: {said}"), result.stderr
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(f"pipe: error: pipe.yaml: {said}"), result.stderr
 
 
 FAR_DATES = [
@@ -401,7 +414,8 @@ def test_a_value_above_two_to_the_53_is_refused_and_one_at_it_stored_exactly(pip
     assert "\nvalue: 24000.5\n" in contact_file(pipeline, "cent").read_text(encoding="utf-8")
     run("add", "Ada", "--stage", "a", "--force", "--reason", "import")
     closing = run("promote", "ada", "--value", "1e300")
-    assert closing.exit_code == 2 and "more than pipe stores exactly" in closing.stderr
+    assert closing.exit_code == 2
+    assert "more than pipe stores exactly" in closing.stderr
     assert run("add", "Und", "--value", "1_000").exit_code == 2
 
 
@@ -411,7 +425,8 @@ def test_a_huge_value_in_a_file_is_a_problem_not_an_overflow(pipeline: Path, run
         contact_file(pipeline, f"big-{i}").write_text(f"id: b{i}\nname: Big {i}\nstage: closed\nvalue: {value}\n"
                                                       f"closed: {{date: 2026-11-20, value: {value}}}\n", encoding="utf-8")
     checked = run("check")
-    assert checked.exit_code == 1 and "contacts/big-0.yaml:4: value should be an amount" in checked.stdout
+    assert checked.exit_code == 1
+    assert "contacts/big-0.yaml:4: value should be an amount" in checked.stdout
     for args in (*READ_COMMANDS, ("list", "--all", "--format", "json")):
         result = run(*args)
         no_internal_error(result)
@@ -444,7 +459,8 @@ def test_every_csv_cell_that_starts_like_a_formula_is_prefixed(pipeline: Path, r
     for row in rows[1:]:
         assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), row
     review = _csv_rows(run("review", "--format", "csv").stdout)
-    assert len(review) > 1 and all(not cell.startswith(("=", "+", "-", "@", "\t")) for row in review for cell in row)
+    assert len(review) > 1
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t")) for row in review for cell in row)
 
 
 def test_csv_keeps_numbers_pipe_computed_as_numbers(pipeline: Path, run: Run) -> None:
@@ -475,7 +491,8 @@ def _unescaped_pipes(line: str) -> int:
 
 
 def _assert_safe_markdown(text: str) -> None:
-    assert not re.search(r"(?<!\\)<img", text) and "\n| forged" not in text
+    assert not re.search(r"(?<!\\)<img", text)
+    assert "\n| forged" not in text
     assert not re.search(r"(?<!\\)\]\(http", text)  # [x](url) is a link; \[x\](url) is text
     header = None
     for line in text.splitlines():
@@ -490,7 +507,8 @@ def test_markdown_list_and_review_escape_user_text(pipeline: Path, run: Run) -> 
     _forgers(pipeline)
     listing = run("list", "--format", "markdown").stdout
     _assert_safe_markdown(listing)
-    assert "Eve \\| evil \\| row" in listing and "\\<img src=x onerror=alert(1)\\>" in listing
+    assert "Eve \\| evil \\| row" in listing
+    assert "\\<img src=x onerror=alert(1)\\>" in listing
     assert "Eve<br>\\| forged \\| row \\|" in listing
     assert len([line for line in listing.splitlines() if line.startswith("|")]) == 2 + len(FORGERS)
     _assert_safe_markdown(run("review", "--format", "markdown").stdout)
@@ -547,7 +565,8 @@ def test_control_characters_from_files_are_shown_escaped_on_the_terminal(pipelin
     outputs = [run("list"), run("list", "--format", "csv"), run("show", "term"), run("review"), run("plan"),
                run("log", "term", "call"), run("show", "\x07nobody"), run("report"), run("check")]
     for result in outputs:
-        assert not raw.search(result.stdout) and not raw.search(result.stderr), repr(result.output)
+        assert not raw.search(result.stdout), repr(result.stdout)
+        assert not raw.search(result.stderr), repr(result.stderr)
     assert "Eve\\u001b]0;owned\\u0007" in outputs[0].stdout
     assert "Logged call for Eve\\u001b]0;owned\\u0007" in outputs[5].stdout
     assert "no contact matches '\\u0007nobody'" in outputs[6].stderr
@@ -589,7 +608,8 @@ def test_report_output_refuses_the_pipelines_own_files(pipeline: Path, run: Run,
     where = "points at pipe.yaml" if output.endswith("pipe.yaml") else "is inside "
     assert result.stderr.startswith(f"pipe: error: --output {output} {where}"), result.stderr
     assert "hint: write it elsewhere" in result.stderr
-    assert snapshot(pipeline) == before and sorted((pipeline / ".pipe").iterdir()) == cache
+    assert snapshot(pipeline) == before
+    assert sorted((pipeline / ".pipe").iterdir()) == cache
 
 
 def test_report_output_elsewhere_is_written(pipeline: Path, run: Run, tmp_path: Path) -> None:
@@ -689,7 +709,8 @@ HOSTILE_PIECES = st.sampled_from([
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(files=st.lists(st.one_of(st.binary(max_size=300), st.lists(HOSTILE_PIECES, max_size=12).map(b"".join)),
                       min_size=1, max_size=3))
-def test_random_bytes_never_make_a_read_command_hang_or_crash(prop_root: Path, alarm: None, built_once: None, files: list[bytes]) -> None:
+def test_random_bytes_never_make_a_read_command_hang_or_crash(prop_root: Path, alarm: None, built_once: None,
+                                                              files: list[bytes]) -> None:
     slugs = [f"raw-{i}" for i in range(len(files))]
     for slug, data in zip(slugs, files, strict=True):
         contact_file(prop_root, slug).write_bytes(data)
