@@ -193,10 +193,9 @@ class _LeanReader:
 
         resolve: Any = yaml.resolver.Resolver().resolve
         tags, first = self._tags, self._first
+        levels = [0]
 
         class Parser(CParser):
-            depth = 0
-
             def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
                 if kind is yaml.ScalarNode:
                     if not implicit[0] or (value and value[0] not in first):
@@ -209,17 +208,21 @@ class _LeanReader:
                     return tag
                 return _LeanReader.MAP if kind is yaml.MappingNode else _LeanReader.SEQ
 
-            def descend_resolver(self, *args: Any) -> None:
-                self.depth += 1
-                if self.depth > MAX_DEPTH:
+            # The composer calls these around every node: count the levels, and stop at the first
+            # one too deep (libyaml slows down quadratically with depth, and Python's stack ends).
+            # The count is a list cell bound at definition: an attribute of self costs more.
+            def descend_resolver(self, parent: Any, index: Any, depth: list[int] = levels) -> None:
+                depth[0] += 1
+                if depth[0] > MAX_DEPTH:
                     raise _TooDeep
 
-            def ascend_resolver(self, *args: Any) -> None:
-                self.depth -= 1
+            def ascend_resolver(self, depth: list[int] = levels) -> None:
+                depth[0] -= 1
 
-        self.parser = Parser
+        self.parser, self.levels = Parser, levels
 
     def load(self, data: bytes) -> Any:
+        self.levels[0] = 0
         parser = self.parser(data)
         try:
             node = parser.get_single_node()
@@ -276,6 +279,8 @@ class _LeanReader:
 
 class _Unusual(Exception):
     pass
+
+
 
 
 _lean: _LeanReader | None = None
