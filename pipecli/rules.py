@@ -28,6 +28,7 @@ from .model import (
     CLOSED,
     FIRST_APPOINTMENT,
     LADDER,
+    MAX_AMOUNT,
     MEETING_KINDS,
     OPPORTUNITY,
     OUTCOMES,
@@ -977,6 +978,9 @@ class _Reader:
     def number(self, raw: Any, at: tuple[str | int, ...]) -> float | None:
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
             self.bad(at, f"should be a number, not {raw!r}")
+            return None
+        if not -MAX_AMOUNT <= raw <= MAX_AMOUNT:  # .nan fails this too
+            self.bad(at, f"should be a number from -{MAX_AMOUNT:,} to {MAX_AMOUNT:,}, not {raw!r}")
             return None
         return raw
 

@@ -166,7 +166,21 @@ class LocatingLoader(ContactLoader):
     duplicates = False
 
 
+def _int(loader: Any, node: yaml.ScalarNode) -> Any:
+    """An integer, refused past about 3,900 digits: Python reads and prints no more than 4,300
+    (a 0x... of 5,000 hex digits reads, then fails in every message that shows it)."""
+    try:
+        value = yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:
+        value = None
+    if value is None or value.bit_length() > 13_000:
+        raise Refused(problem=f"a number of {len(node.value):,} characters: pipe reads whole numbers of at most "
+                              "3,900 digits", problem_mark=node.start_mark)
+    return value
+
+
 ContactLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+ContactLoader.add_constructor("tag:yaml.org,2002:int", _int)
 
 
 class _LeanReader:
@@ -253,6 +267,8 @@ class _LeanReader:
                 pass
             if tag == "tag:yaml.org,2002:timestamp":
                 value = _timestamp(self._constructor, node)
+            elif tag == "tag:yaml.org,2002:int":
+                value = _int(self._constructor, node)
             elif tag.startswith("tag:yaml.org,2002:") and tag != "tag:yaml.org,2002:merge":
                 value = self._constructor.construct_object(node, deep=True)
             else:

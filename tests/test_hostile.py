@@ -306,6 +306,29 @@ def test_line_breaks_and_tabs_belong_in_notes(pipeline: Path, run: Run) -> None:
 
 # --- 5. bounded numbers and dates --------------------------------------------------------------------
 
+
+@pytest.mark.parametrize(("number", "line"), [("1" + "0" * 5000, 4), ("0x" + "f" * 5000, 2)])
+def test_a_number_of_thousands_of_digits_is_refused_at_its_line(pipeline: Path, run: Run, number: str, line: int) -> None:
+    text = f"id: a\nname: A\nstage: c\nvalue: {number}\n" if line == 4 else f"id: a\nname: {number}\nstage: c\n"
+    contact_file(pipeline, "digits").write_text(text, encoding="utf-8")
+    checked = run("check")
+    assert checked.exit_code == 1
+    assert (f"contacts/digits.yaml:{line}: refused: a number of {len(number):,} characters: pipe reads whole numbers "
+            "of at most 3,900 digits") in checked.stdout
+    for args in READ_COMMANDS:
+        no_internal_error(run(*args))
+
+
+@pytest.mark.parametrize("bound", [".nan", ".inf", "-.inf", "1" + "0" * 400])
+def test_a_custom_rule_compares_with_bounded_numbers_only(pipeline: Path, run: Run, bound: str) -> None:
+    run("add", "Anna Berg")
+    _with_rule(pipeline, f"        days_quiet: {{gt: {bound}}}\n")
+    checked = run("check")
+    assert checked.exit_code == 1
+    assert "when.days_quiet.gt: should be a number from -9,007,199,254,740,992 to 9,007,199,254,740,992" in checked.stdout
+    no_internal_error(run("review"))
+
+
 BAD_SETTINGS = [
     ("target_closes: 4", "target_closes: .inf", "'target_closes' must be greater than 0 and at most 1,000,000, not inf"),
     ("target_closes: 4", "target_closes: 1.0e+308",
@@ -702,7 +725,8 @@ HOSTILE_PIECES = st.sampled_from([
     b"id: x\nname: X\nstage: c\n", b"&a [1, 2]\n", b"*a\n", b"[[[[[[[[", b"]]]]", b"{a: ", b"- - - - ", b"\x00",
     b"\xef\xbb\xbf", b"\r\n", b"\xff\xfe", b"stage: c\nstage: b\n", b"<<: *a\n", b"!!python/object:os.system\n",
     b"? [a]\n: b\n", b"next: ~\n", b"date: 9999-12-31\n", b"value: 1e400\n", b"'", b'"\\', b"%YAML 1.1\n---\n",
-    b"--- \n", b"...\n", b"\t", b"#", b"|\n  x\n", b"\xe4\xb8\xad", b"\x1b[31m",
+    b"--- \n", b"...\n", b"\t", b"#", b"|\n  x\n", b"\xe4\xb8\xad", b"\x1b[31m", b"1" + b"0" * 5000,
+    b"0x" + b"f" * 5000, b"name: ", b"value: ", b"tags: ",
 ])
 
 
