@@ -382,11 +382,12 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.bad(key, f"{_dotted(key)} should be a number, not {_show(value)}")
             return None
-        if value > MAX_AMOUNT:  # before isfinite: an int of 400 digits is no float (OverflowError)
-            self.bad(key, f"{_dotted(key)} should be an amount of at most {MAX_AMOUNT:,}, not {_big(value)}")
+        # compared, never converted first: an int of 400 digits is no float (OverflowError)
+        if value < 0 or value != value:  # negative, or not a number (.nan)
+            self.bad(key, f"{_dotted(key)} should be an amount of 0 or more, not {_big(value)}")
             return None
-        if not math.isfinite(value) or value < 0:
-            self.bad(key, f"{_dotted(key)} should be an amount of 0 or more, not {value}")
+        if value > MAX_AMOUNT:
+            self.bad(key, f"{_dotted(key)} should be an amount of at most {MAX_AMOUNT:,}, not {_big(value)}")
             return None
         return float(value)
 
@@ -401,9 +402,9 @@ class _Reader:
 
 def _big(value: float) -> str:
     """A huge number, short: 1e+400 rather than four hundred digits."""
-    if isinstance(value, float) or value < 10**21:
+    if isinstance(value, float) or abs(value) < 10**21:
         return f"{value:,}" if math.isfinite(value) else str(value)
-    return f"{float(value):.3g}" if value < 10**300 else f"a number of {len(str(value))} digits"
+    return f"{float(value):.3g}" if abs(value) < 10**300 else f"a number of {len(str(abs(value)))} digits"
 
 
 def _dotted(key: tuple[str | int, ...]) -> str:

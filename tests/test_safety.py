@@ -86,9 +86,16 @@ def test_writers_on_one_contact_and_on_different_contacts_all_land_and_commit(te
     assert git(team, "status", "--porcelain", "--", "contacts") == ""  # every write is in a commit
 
 
+def _setting(root: Path, default: str, value: str) -> None:
+    """Change a setting where pipe init wrote it (a second files: section would be a key written twice)."""
+    config = root / "pipe.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert text.count(default) == 1
+    config.write_text(text.replace(default, value), encoding="utf-8")
+
+
 def test_a_writer_that_cannot_get_the_lock_says_nothing_was_written(team: Path) -> None:
-    with (team / "pipe.yaml").open("a", encoding="utf-8") as handle:
-        handle.write("files:\n  lock_timeout: 0.3\n")
+    _setting(team, "  lock_timeout: 5\n", "  lock_timeout: 0.3\n")
     before = snapshot(team / "contacts")
     (team / ".pipe").mkdir(exist_ok=True)
     fd = locking.acquire(str(team / ".pipe" / "lock"), 1)
@@ -249,8 +256,7 @@ def test_files_over_the_size_limit_are_not_loaded(team: Path) -> None:
         in listed.stderr
     assert "Big" not in listed.stdout
     assert pipe(team, "show", "big").returncode == 1
-    with (team / "pipe.yaml").open("a", encoding="utf-8") as handle:
-        handle.write("files:\n  max_size_kb: 4096\n")
+    _setting(team, "  max_size_kb: 1024\n", "  max_size_kb: 4096\n")
     assert "Big" in pipe(team, "list").stdout
 
 
