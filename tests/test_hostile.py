@@ -28,6 +28,20 @@ from typer.testing import CliRunner, Result
 from pipecli.cli import app
 from pipecli.store import Unreadable, parse
 
+
+@pytest.fixture(autouse=True, scope="module")
+def built_once() -> Iterator[None]:
+    """typer builds the click command again on every CliRunner.invoke (two thirds of a small run):
+    build it once for this module, whose tests run hundreds of commands."""
+    import typer.main
+    import typer.testing
+
+    command = typer.main.get_command(app)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", lambda _: command)
+        yield
+
+
 READ_COMMANDS = (("list", "--all"), ("check",), ("board",), ("review",), ("plan",), ("stats",), ("report",))
 
 
@@ -670,16 +684,6 @@ def alarm() -> Iterator[None]:
     signal.signal(signal.SIGALRM, old)
 
 
-@pytest.fixture
-def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """typer builds the click command again on every CliRunner.invoke (two thirds of a small run):
-    build it once for the property tests, so that they try many inputs in little time."""
-    import typer.testing
-
-    command = typer.main.get_command(app)
-    monkeypatch.setattr(typer.testing, "_get_command", lambda _: command)
-
-
 def _read_everything(root: Path, slugs: list[str]) -> None:
     for args in (("list", "--all"), ("check",), ("board",), ("review",), ("plan",), *(("show", s) for s in slugs)):
         signal.alarm(20)
@@ -714,7 +718,7 @@ def _dumped(doc: object, crlf: bool, bom: bool) -> bytes:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(docs=st.lists(st.tuples(st.one_of(CONTACTS, DOCS), st.booleans(), st.booleans()), min_size=1, max_size=3))
-def test_random_yaml_documents_never_make_a_read_command_hang_or_crash(prop_root: Path, alarm: None, built_once: None,
+def test_random_yaml_documents_never_make_a_read_command_hang_or_crash(prop_root: Path, alarm: None,
                                                                        docs: list[tuple[object, bool, bool]]) -> None:
     slugs = [f"doc-{i}" for i in range(len(docs))]
     for slug, (doc, crlf, bom) in zip(slugs, docs, strict=True):
@@ -738,7 +742,7 @@ HOSTILE_PIECES = st.sampled_from([
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(files=st.lists(st.one_of(st.binary(max_size=300), st.lists(HOSTILE_PIECES, max_size=12).map(b"".join)),
                       min_size=1, max_size=3))
-def test_random_bytes_never_make_a_read_command_hang_or_crash(prop_root: Path, alarm: None, built_once: None,
+def test_random_bytes_never_make_a_read_command_hang_or_crash(prop_root: Path, alarm: None,
                                                               files: list[bytes]) -> None:
     slugs = [f"raw-{i}" for i in range(len(files))]
     for slug, data in zip(slugs, files, strict=True):
