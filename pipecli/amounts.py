@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from .errors import UsageError
+from .model import MAX_AMOUNT
 
 # ¥ is read as the yuan (pipe's users write Chinese); yen are written JPY. NFKC folds ￥ into ¥.
 SYMBOLS: dict[str, str] = {"€": "EUR", "$": "USD", "us$": "USD", "£": "GBP", "¥": "CNY", "元": "CNY", "rmb": "CNY",
@@ -38,6 +39,9 @@ def parse_amount(text: str) -> Amount:
     number = _number(match.group("num").strip(), text, scaled=scale is not None)
     if scale is not None:
         number *= SCALES[scale]
+    if number > MAX_AMOUNT:  # before isfinite: an int of 400 digits is no float
+        raise UsageError(f"'{text}' is more than pipe stores exactly ({MAX_AMOUNT:,})",
+                         f"write an amount from 0 to {MAX_AMOUNT:,}")
     if not math.isfinite(number) or number < 0:
         raise bad
     rounded = round(number, 2)
@@ -61,7 +65,7 @@ def _code(mark: str, text: str) -> str:
                      "write a currency as a symbol (€ $ £ ¥) or a three-letter code (EUR, USD, CNY, NOK)")
 
 
-def _number(digits: str, text: str, *, scaled: bool) -> float:
+def _number(digits: str, text: str, *, scaled: bool) -> float | int:
     whole, _, decimals = digits.partition(".")
     groups = re.split(r"[,' ]+", whole)
     if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])):
@@ -70,7 +74,10 @@ def _number(digits: str, text: str, *, scaled: bool) -> float:
     if len(groups) == 1 and len(decimals) == 3 and not scaled:  # 24.000: a European 24000, or 24?
         raise UsageError(f"'{text}' is ambiguous: {whole}.{decimals} or {whole}{decimals}",
                          f"write {whole}{decimals}, or {whole} if you meant {whole}")
-    return float("".join(groups) + (f".{decimals}" if decimals else ""))
+    whole_number = "".join(groups)
+    if not decimals and len(whole_number) <= 16:  # read as a whole number, not through a float: 2**53 + 1 stays itself
+        return int(whole_number)
+    return float(whole_number + (f".{decimals}" if decimals else ""))  # longer: beyond MAX_AMOUNT, refused
 
 
 def fmt_money(value: float, currency: str | None = None) -> str:

@@ -43,13 +43,13 @@ def md(text: str) -> str:
 
 
 # A cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(...), +cmd|...).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(text: str) -> str:
     """A CSV cell a spreadsheet shows as text, never runs: a leading formula character gets a quote
     before it, as spreadsheet-safe exports do (OWASP's CSV injection advice)."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 _NUMBERS = (int, float, bool, type(None))

@@ -8,9 +8,10 @@ import io
 from collections.abc import Iterator, Sequence
 
 from ..errors import InputError, UsageError
+from ..render import FORMULA_START as FORMULA  # what a spreadsheet reads as the start of a formula
+from ..render import csv_cell as safe_cell  # the one rule, shared with every --format csv
 
 DELIMITERS = (",", ";", "\t", "|")
-FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
 
 
 def kind_of(data: bytes) -> str | None:
@@ -130,11 +131,6 @@ def ragged(cells: Sequence[str], width: int) -> str | None:
     if len(cells) < width or any(c.strip() for c in cells[width:]):
         return f"has {len(cells)} field{'s' if len(cells) != 1 else ''}, the header has {width} (a ragged row)"
     return None
-
-
-def safe_cell(value: str) -> str:
-    """A cell a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA) else value
 
 
 def unsafe_cell(value: str) -> str:
