@@ -206,7 +206,7 @@ def commit_by_hand(root: Path, rel: str, message: str) -> str | None:
         return None
     if committed_text(root, rel) is None:  # a file made by hand: git must know it before commit --only takes it
         repo.run("add", "--intent-to-add", "--", rel)
-    done = repo.run("commit", "--quiet", "--only", "-m", message, "--", rel)
+    done = repo.run("commit", "--quiet", "--only", "-m", _message(message), "--", rel)
     if done.returncode == 0:
         return None
     said = (done.stderr + done.stdout).strip().splitlines()
@@ -214,7 +214,15 @@ def commit_by_hand(root: Path, rel: str, message: str) -> str | None:
 
 
 def _commit(repo: Repo, rels: list[str], message: str, command: str) -> subprocess.CompletedProcess[str]:
-    return repo.run("commit", "--quiet", "--only", "-m", message, "-m", f"{TRAILER}: {command}", "--", *rels)
+    return repo.run("commit", "--quiet", "--only", "-m", _message(message), "-m", f"{TRAILER}: {command}", "--", *rels)
+
+
+def _message(text: str) -> str:
+    """A commit message with control characters shown escaped: names from the files go into it, git
+    takes no NUL in an argument, and `git log` should not recolour the reader's terminal."""
+    from .render import visible
+
+    return visible(text)
 
 
 def _intend(repo: Repo, rels: list[str]) -> subprocess.CompletedProcess[str]:

@@ -250,10 +250,7 @@ class Session:
         `promote Zhang Wei (Huaxin Logistics): C -> B`. Call it once per command, after every save:
         nothing is written before it. `progress` hears how many files are written so far (an import's bar).
         """
-        from ..render import visible
-
-        # names from the files go into the message: git takes no NUL, and a log should not recolour a terminal
-        _, note = self.store.finish(visible(message), commit=not STATE.no_commit, progress=progress)
+        _, note = self.store.finish(message, commit=not STATE.no_commit, progress=progress)
         if note:
             typer.echo(note, err=True)
 
