@@ -61,7 +61,7 @@ def visible(text: str) -> str:
     sequence in a name could otherwise recolour, retitle or rewrite the reader's terminal. Line
     breaks and tabs stay; so does a carriage return that ends a line (CRLF files)."""
     global _control
-    if text.isprintable():  # the common case, tested in C
+    if text.isprintable() or all(map(str.isprintable, text.split("\n"))):  # the common case, tested in C
         return text
     if _control is None:
         import re
