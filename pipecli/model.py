@@ -651,14 +651,19 @@ class Delete:
 Change = SetKey | Append | Delete
 
 
-MULTILINE: frozenset[str] = frozenset({"notes", "note"})  # the only fields a line break belongs in
+# The fields pipe writes on one line: a line break there would be a second line of YAML or a forged
+# row in a listing. Notes, notes of activities and keys pipe does not know (an imported address) may
+# hold line breaks and tabs; no field may hold a NUL or another control character.
+ONE_LINE: frozenset[str] = frozenset({
+    "id", "name", "company", "title", "email", "phone", "owner", "source", "stage", "tags", "action", "reason",
+    "next_step", "kind", "outcome", "rule", "to", "from", "step", "currency"})
 
 
 def _unwritable_char(text: str, multiline: bool) -> str | None:
     if text.isprintable():  # the common case, tested in C
         return None
     for ch in text:
-        if multiline and ch in "\n\t":
+        if multiline and ch in "\n\r\t":
             continue
         if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):  # control characters, line and paragraph separators
             return ch
@@ -669,12 +674,12 @@ def unwritable_text(path: tuple[str | int, ...], value: Any) -> tuple[str, str] 
     """The first text in a value to be written that holds a NUL, a line break or another control
     character where it does not belong, as (the key in words, the character); None if all is well.
 
-    Only `notes` and an activity's `note` may hold line breaks and tabs: every other field is
-    written on one line, and a NUL or an escape character has no place in any of them.
+    Only the fields of ONE_LINE are held to one line; a NUL or an escape character has no place in
+    any field.
     """
     if isinstance(value, str):
         named = [part for part in path if isinstance(part, str)]
-        found = _unwritable_char(value, bool(named) and named[-1] in MULTILINE)
+        found = _unwritable_char(value, not named or named[-1] not in ONE_LINE)
         return (_dotted(path) or "the text", found) if found is not None else None
     if isinstance(value, Mapping):
         items: Any = ((str(k), v) for k, v in value.items())

@@ -311,7 +311,11 @@ def test_a_refusal_is_a_no_and_the_plan_proposes_no_follow_up(run: Run, pipeline
     assert "follow up" not in plan and "try again" not in plan
     # with the rule switched off (or raised), the plan still proposes no follow-up after a "no"
     config = (pipeline / "pipe.yaml").read_text(encoding="utf-8")
-    (pipeline / "pipe.yaml").write_text(config + "\nrules:\n  refused:\n    count: 2\n", encoding="utf-8")
+    # in place: a second rules: section would be a key written twice (an error)
+    assert config.count("  refused:\n") == 1
+    head, _, tail = config.partition("  refused:\n")
+    tail = tail.replace("    count: 1\n", "    count: 2\n", 1)
+    (pipeline / "pipe.yaml").write_text(head + "  refused:\n" + tail, encoding="utf-8")
     assert "refused" not in fires(run, "ola")
     plan = ok(run, "plan")
     assert "ola-ost" not in plan
@@ -528,7 +532,8 @@ def test_stats_shows_the_one_third_rule_with_its_setting(run: Run, pipeline: Pat
     thirds = json.loads(ok(run, "stats", "--format", "json"))["thirds"]
     assert (thirds["easy"]["count"], thirds["won"]["count"], thirds["never"]["count"]) == (1, 1, 1)
     config = (pipeline / "pipe.yaml").read_text(encoding="utf-8")
-    (pipeline / "pipe.yaml").write_text(config + "\nstats:\n  thirds:\n    easy_effort: 10\n", encoding="utf-8")
+    assert config.count("    easy_effort: 4\n") == 1  # in place: a second stats: section would be a key written twice
+    (pipeline / "pipe.yaml").write_text(config.replace("    easy_effort: 4\n", "    easy_effort: 10\n"), encoding="utf-8")
     thirds = json.loads(ok(run, "stats", "--format", "json"))["thirds"]
     assert (thirds["easy"]["count"], thirds["won"]["count"]) == (2, 0)
 

@@ -135,8 +135,9 @@ def test_values_complete_by_what_they_name(pipeline: Path, line: str, expected: 
 
 def test_a_user_rule_completes_beside_the_built_in_ones(pipeline: Path) -> None:
     config = pipeline / "pipe.yaml"
-    config.write_text(config.read_text(encoding="utf-8") + "\nrules:\n  custom:\n    - id: no-budget-talk\n"
-                      "      action: flag\n      when: {stage: b}\n", encoding="utf-8")
+    text = config.read_text(encoding="utf-8")  # the rule goes in place: a second rules: would be a key written twice
+    config.write_text(text.replace("  custom: []\n", "  custom:\n    - id: no-budget-talk\n"
+                                   "      action: flag\n      when: {stage: b}\n"), encoding="utf-8")
     assert complete("bash", "pipe review --rule no", root=pipeline).stdout.splitlines() == [
         "no-response", "no-show", "no-next-step", "no-budget-talk"]
 
