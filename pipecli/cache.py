@@ -40,7 +40,7 @@ from .model import SHAPE
 
 CACHE_FILE = "cache"
 SETTINGS_FILE = "settings-cache"  # pipe.yaml and .pipe/local.yaml as parsed, by the same rules
-FORMAT = 1
+FORMAT = 2  # 2: values, dates and keys are bounded and refused as issue 11 says; older entries are parsed again
 STAMP = ("pipe-cache", FORMAT, __version__, sys.version_info[:2], SHAPE)
 MARGIN_NS = 2_000_000_000  # older than this before the run started: no tick can hide a change
 
