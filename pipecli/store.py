@@ -1091,7 +1091,7 @@ def write_atomic(path: Path, data: bytes, before_replace: Any = None, folder: Pa
 
 
 def refuse_own_files(root: Path, output: str) -> None:
-    """A UsageError when a file pipe writes for the user (a report) would land on the pipeline's own
+    """A UsageError when a file pipe writes for the user (a report, an export) would land on the pipeline's own
     files: inside contacts/, .pipe/ or a .git folder, or onto pipe.yaml. Symbolic links and '..' are
     resolved first, and folders are compared as the file system sees them (a case-insensitive one too)."""
     from .errors import UsageError
@@ -1110,7 +1110,7 @@ def refuse_own_files(root: Path, output: str) -> None:
                 break
     if hit is not None:
         where = f"points at {hit}" if hit == CONFIG_FILE else f"is inside {hit}"
-        raise UsageError(f"--output {output} {where}: pipe writes no report over the pipeline's own files",
+        raise UsageError(f"--output {output} {where}: pipe writes no report or export over the pipeline's own files",
                          "write it elsewhere, e.g. --output reports/week.md")
 
 

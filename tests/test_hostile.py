@@ -630,8 +630,9 @@ OWN_FILES = ["contacts/anna-berg.yaml", "contacts/new.md", ".pipe/report.md", ".
              ".git/hooks/pre-commit"]
 
 
+@pytest.mark.parametrize("command", ["report", "export"])
 @pytest.mark.parametrize("output", OWN_FILES)
-def test_report_output_refuses_the_pipelines_own_files(pipeline: Path, run: Run, output: str,
+def test_report_output_refuses_the_pipelines_own_files(pipeline: Path, run: Run, output: str, command: str,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     subprocess.run(["git", "init", "-q", str(pipeline)], check=True)
     run("add", "Anna Berg")
@@ -644,7 +645,7 @@ def test_report_output_refuses_the_pipelines_own_files(pipeline: Path, run: Run,
     cache = sorted((pipeline / ".pipe").iterdir())
     head = _git(pipeline, "rev-parse", "HEAD")
     monkeypatch.chdir(pipeline)
-    result = run("report", "--output", output)
+    result = run(command, "--output", output)
     assert result.exit_code == 2, result.output
     where = "points at pipe.yaml" if output.endswith("pipe.yaml") else "is inside "
     assert result.stderr.startswith(f"pipe: error: --output {output} {where}"), result.stderr

@@ -93,10 +93,13 @@ def export(
     from ..interop import report
     from ..listing import Filter, select
     from ..model import LADDER, PIPELINE, RESERVE
+    from ..store import refuse_own_files
 
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown format '{fmt}'", f"use one of: {', '.join(EXPORT_FORMATS)}")
     s = session()
+    if output is not None:
+        refuse_own_files(s.store.root, str(output.expanduser()))  # never over pipe.yaml, a contact, .git
     stages = stage_ids(stage) if stage else ((*LADDER, RESERVE) if all_ else PIPELINE)
     loaded = s.load_all()
     if owner is not None:
