@@ -316,7 +316,7 @@ def test_export_csv_then_import_gives_the_same_contacts(run: Run, pipeline: Path
     first = run("export", "--all")
     assert first.exit_code == 0, first.output
     lines = first.stdout.splitlines()
-    assert lines[0] == ("id,name,company,deal,title,email,phone,owner,stage,class,source,value,created,next_action,next_due,"
+    assert lines[0] == ("id,name,company,deal,title,email,phone,owner,stage,class,source,value,currency,created,next_action,next_due,"
                         "first_meeting,first_meeting_held,closed,days_in_stage,tags,notes")
     assert "'=HYPERLINK" in first.stdout and ",'@evil," in first.stdout and "'+47 22 00 00 01" in first.stdout  # no formula runs
     exported = tmp_path / "pipeline.csv"
@@ -570,3 +570,23 @@ def test_history_marks_imported_moves_and_classify_apply_demotes_an_imported_cla
     assert after["stage"] == "opportunity"
     assert after["history"][-1]["reason"].startswith("classify: the evidence supports O")
     assert "imported" not in after["history"][-1]  # pipe's own move, made on pipe's evidence
+
+
+def test_amounts_keep_their_currency_and_a_point_before_three_digits_is_never_guessed(run: Run, pipeline: Path,
+                                                                                        tmp_path: Path) -> None:
+    """From a new user's trial: '48.000' was read as 48 and '€3.500' as 3.5, the currency dropped."""
+    csv = tmp_path / "values.csv"
+    csv.write_text("Name,Value,Currency\nAda One,\"48,000.00\",\nBo Two,€ 12000,\nCy Three,9000,nok\n"
+                   "Di Four,48.000,\nEd Five,\"12.000,50\",\n", encoding="utf-8")
+    bad = run("import", str(csv), "--map", "Value=value", "--map", "Currency=currency")
+    assert bad.exit_code == 1
+    assert "Value: '48.000' is ambiguous: a point before three digits reads as 48 or as 48000" in bad.stderr
+    assert not list((pipeline / "contacts").glob("*.yaml"))
+    done = run("import", str(csv), "--map", "Value=value", "--map", "Currency=currency", "--skip-bad")
+    assert done.exit_code == 0, done.output
+    people = by_name(pipeline)
+    assert (people[("Ada One", None)]["value"], people[("Ada One", None)].get("currency")) == (48000, None)
+    assert (people[("Bo Two", None)]["value"], people[("Bo Two", None)]["currency"]) == (12000, "EUR")
+    assert (people[("Cy Three", None)]["value"], people[("Cy Three", None)]["currency"]) == (9000, "NOK")
+    assert people[("Ed Five", None)]["value"] == 12000.5
+    assert ("Di Four", None) not in people

@@ -26,7 +26,8 @@ FIELDS: dict[str, str] = {
     "source": f"the kind of opportunity: {', '.join(SOURCES)}",
     "stage": "the stage in the other system (mapped with --stage-map)",
     "status": "open, won or lost (a won deal is closed, a lost one goes to the reserve)",
-    "value": "deal size, a number",
+    "value": "deal size, a number (a currency written with it, € 48,000 or 48000 EUR, is kept)",
+    "currency": "the value's currency as a three-letter code (EUR) or a sign (€)",
     "created": "the date the record was created",
     "stage_changed": "the date the record entered its present stage",
     "won_date": "the date the deal was won",
@@ -183,6 +184,21 @@ def parse_number(text: str) -> float | None:
     return value if value == value and value not in (float("inf"), float("-inf")) else None
 
 
+_POINT_THOUSANDS = re.compile(r"^[^\d,.]*-?\d{1,3}(?:\.\d{3})[^\d,.]*$")  # one point and three digits, no comma
+
+
+def currency_of(text: str) -> str | None:
+    """The currency written with an amount or in a column of its own (€, USD, eur), as a code; None if none or unknown."""
+    from ..amounts import SYMBOLS
+
+    mark = re.sub(r"[\d\s.,'\-+\u00a0\u202f]+", " ", text).strip().casefold()
+    if not mark:
+        return None
+    if mark in SYMBOLS:
+        return SYMBOLS[mark]
+    return mark.upper() if len(mark) == 3 and mark.isascii() and mark.isalpha() else None
+
+
 _YES = {"yes", "y", "true", "1", "x", "ja", "是"}
 _NO = {"no", "n", "false", "0", "nein", "否", ""}
 _STATUS = {"open": "open", "won": "won", "lost": "lost", "closed won": "won", "closed lost": "lost"}
@@ -220,6 +236,10 @@ class _Cells:
         raw = self.text.get(key)
         if raw is None:
             return None
+        if _POINT_THOUSANDS.match(raw):  # 48.000: 48, or 48,000 written the European way? Never guess a 1000x
+            self.problems.append(f"{self.column[key]}: '{raw}' is ambiguous: a point before three digits reads "
+                                 "as 48 or as 48000; write 48000, 48,000.00 or 48.000,00 in the file")
+            return None
         found = parse_number(raw)
         if found is None or found < 0:
             self.problems.append(f"{self.column[key]}: '{raw}' is not an amount (a number of 0 or more, like 48000 or 48,000.00)")
@@ -247,6 +267,13 @@ def to_draft(row: Row, header: Sequence[str], fields: Sequence[str | None], pres
     t = cells.text
     days = {k: cells.day(k) for k in DATE_FIELDS}
     value = cells.number("value")
+    currency = None
+    for column in ("currency", "value"):  # a currency column first, else a sign or code written with the value
+        if column in t and currency is None:
+            currency = currency_of(t[column])
+            if column == "currency" and currency is None:
+                cells.problems.append(f"{cells.column[column]}: '{t[column]}' is not a currency "
+                                      "(a code like EUR or a sign like €)")
     held = cells.flag("first_meeting_held")
     in_stage = None
     if "days_in_stage" in t:
@@ -292,7 +319,7 @@ def to_draft(row: Row, header: Sequence[str], fields: Sequence[str | None], pres
     history = imported_history(label, raw_stage, at, final, days, in_stage, t.get("lost_reason"), today)
     fields_out: dict[str, Any] = {k: t.get(k) for k in TEXT_FIELDS}
     fields_out.update(company=company, deal=deal, owner=t.get("owner") or default_owner, source=source, value=value,
-                      tags=_tags(t.get("tags")))
+                      currency=currency if value is not None else None, tags=_tags(t.get("tags")))
     if days["first_meeting"] is not None:
         fields_out["first_meeting"] = {"date": days["first_meeting"], "held": bool(held)}
     if final == CLOSED:

@@ -25,6 +25,7 @@ COLUMNS: dict[str, str] = {
     "class": "derived",
     "source": "source",
     "value": "value",
+    "currency": "currency",
     "created": "created",
     "next_action": "next_action",
     "next_due": "next_due",
@@ -45,7 +46,7 @@ def record(c: Contact, today: date) -> dict[str, Any]:
     return {
         "id": c.id, "name": c.name, "company": c.company, "deal": c.deal, "title": c.title, "email": c.email,
         "phone": c.phone, "owner": c.owner, "stage": c.stage, "class": stage_letter(c.stage), "source": c.source,
-        "value": c.value, "created": c.created,
+        "value": c.value, "currency": c.currency, "created": c.created,
         "next_action": nx.action if nx else None, "next_due": nx.due if nx else None,
         "first_meeting": fm.date if fm else None, "first_meeting_held": fm.held if fm else None,
         "closed": c.closed.date if c.closed and c.stage == CLOSED else None,

@@ -35,6 +35,7 @@ DEALS = Preset(
         "Person - Phone - Mobile": "phone",
         "Deal - Owner": "owner",
         "Deal - Value": "value",
+        "Deal - Currency": "currency",
         "Deal - Stage": "stage",
         "Deal - Status": "status",
         "Deal - Deal created": "created",

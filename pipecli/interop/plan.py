@@ -196,7 +196,7 @@ class Plan:
     unchanged: list[Draft] = field(default_factory=list)
 
 
-_COMPARED = ("name", "company", "deal", "title", "email", "phone", "owner", "source", "value", "tags", "notes",
+_COMPARED = ("name", "company", "deal", "title", "email", "phone", "owner", "source", "value", "currency", "tags", "notes",
              "first_meeting", "next", "closed", "crm")
 
 
