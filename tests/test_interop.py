@@ -278,6 +278,8 @@ def test_dry_run_counts_by_stage_and_owner_shows_the_files_and_writes_nothing(tm
     assert "By stage: O 1, B 1, closed 1, reserve 1" in result.stdout
     assert "By owner: Kari Nilsen 3, Ola Hansen 1" in result.stdout
     assert "# new, from line 2:\nid: " in result.stdout and "deal: Nordlys 50 licences" in result.stdout
+    assert result.stdout.count("# new, from line") == 3
+    assert "# and 1 more new, not shown" in result.stdout
     assert "Nothing was written" in result.stdout
     assert not list((root / "contacts").glob("*.yaml")) and len(commits(root)) == 1
 

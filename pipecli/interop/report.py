@@ -47,9 +47,13 @@ def dry_run(rel: str, source: Source, plan: Plan) -> str:
         out.append("By owner: " + ", ".join(f"{o} {n}" for o, n in sorted(by_owner.items())))
     for d in plan.new[:SHOWN]:
         out.append(f"\n# new, from line {d.line}:\n{dump_new(d.data).rstrip()}")
+    if len(plan.new) > SHOWN:
+        out.append(f"\n# and {len(plan.new) - SHOWN} more new, not shown")
     for u in plan.updated[:SHOWN]:
         what = ", ".join(".".join(ch.path) for ch in u.changes)
         out.append(f"\n# update {u.contact.slug}, from line {u.draft.line}: {what}")
+    if len(plan.updated) > SHOWN:
+        out.append(f"# and {len(plan.updated) - SHOWN} more updated, not shown")
     if source.bad:
         out.append(f"\n{len(source.bad)} bad row{'s' if len(source.bad) != 1 else ''} (a real run stops, "
                    "or skips them with --skip-bad):")
