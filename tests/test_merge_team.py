@@ -167,6 +167,11 @@ def test_both_sides_move_the_stage_and_the_evidence_decides(team: tuple[Path, Pa
     assert ("first-appointment", "c") in moves
     assert ("first-appointment", "opportunity") in moves  # both moves kept
     assert moves[-1][1] == "c"  # the history ends where the stage is (pipe check passed above)
+    assert chained(merged["history"]), merged["history"]  # one chain: each move starts where the last one ended
+
+
+def chained(history: list[dict]) -> bool:  # type: ignore[type-arg]
+    return all(after.get("from") == before["to"] for before, after in zip(history, history[1:], strict=False))
 
 
 def test_stage_moves_that_cannot_both_hold_stop_in_pipes_words_and_resolve_picks_a_side(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import contact_file
 from test_git import _hermetic_git, git, init, ok, pipe
-from test_merge_team import bo_does, commit_by_hand, data, same_everywhere, team
+from test_merge_team import bo_does, chained, commit_by_hand, data, same_everywhere, team
 
 __all__ = ["_hermetic_git", "team"]  # the fixtures, shared with test_git and test_merge_team
 
@@ -98,10 +98,6 @@ def test_resolve_keeps_the_value_not_picked_in_the_contact_and_in_history(
 # --- 3: a stage settled by resolve (or by the evidence) leaves one chain of moves that leads to it ------------
 
 
-def chained(history: list[dict]) -> bool:  # type: ignore[type-arg]
-    return all(after.get("from") == before["to"] for before, after in zip(history, history[1:], strict=False))
-
-
 @pytest.mark.parametrize(("side", "stage"), [("--mine", "reserve"), ("--theirs", "first-appointment")])
 def test_resolve_on_a_stage_conflict_leaves_a_history_that_leads_to_the_stage_kept(
         team: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch, side: str, stage: str) -> None:
@@ -123,22 +119,6 @@ def test_resolve_on_a_stage_conflict_leaves_a_history_that_leads_to_the_stage_ke
     assert any("merge: both sides moved it" in str(h.get("reason")) for h in history)
     stats = ok(anna, "stats", "--format", "json")
     assert stats.exit_code == 0
-
-
-def test_the_driver_settling_a_stage_by_evidence_leaves_one_chain_too(team: tuple[Path, Path, Path],
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    anna, bo, _ = team
-    ok(anna, "log", "zhang", "meeting", "--outcome", "held", "--date", "2026-11-20", "--next", "send the quote",
-       "--due", "+1w")
-    ok(anna, "promote", "zhang")  # FA -> C, with the evidence
-    ok(anna, "sync")
-    bo_does(monkeypatch, bo, "demote", "zhang", "--reason", "no answer since")  # FA -> O
-    bo_does(monkeypatch, bo, "sync")
-    ok(anna, "sync")
-    same_everywhere(anna, bo)
-    merged = data(anna, "zhang-wei")
-    assert merged["stage"] == "c"
-    assert chained(merged["history"]), merged["history"]
 
 
 # --- 4 and 5: a taken file name: each replayed commit kept, and the same person twice said as such ------------
